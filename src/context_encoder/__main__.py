@@ -1,0 +1,3 @@
+from context_encoder.cli import main
+
+raise SystemExit(main())

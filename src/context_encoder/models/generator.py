@@ -1,0 +1,94 @@
+"""Context Encoder generator (Pathak et al., "Context Encoders: Feature Learning by
+Inpainting", CVPR 2016).
+
+Encoder: stride-2 4x4 convolutions down to a 4x4 map (the first without BatchNorm),
+LeakyReLU(0.2); a bottleneck; decoder: transposed convolutions up to the output, ReLU,
+Tanh at the end. No biases anywhere. With the default ``ModelConfig`` this is the paper's
+128 px center-region generator (71,124,544 parameters).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..config import ModelConfig
+from .layers import ChannelwiseFC, FCBottleneck, FCExpand, down_block, init_weights, up_block
+
+__all__ = ["Generator", "encoder_channels", "decoder_channels"]
+
+
+def encoder_channels(cfg: ModelConfig) -> list[int]:
+    """Output widths of the stride-2 convolutions (128 px: 64, 64, 128, 256, 512)."""
+    w = cfg.enc_width
+    return [w] * (cfg.num_down - 3) + [w * 2, w * 4, w * 8]
+
+
+def decoder_channels(cfg: ModelConfig) -> list[int]:
+    """Output widths of the stride-2 transposed convolutions before the last one
+    (center 128 px: 256, 128, 64)."""
+    num_up = (cfg.output_size // 4).bit_length() - 1
+    w = cfg.dec_width
+    return [max(w, w * 8 >> (i + 1)) for i in range(num_up - 1)]
+
+
+class Generator(nn.Module):
+    """Encoder-decoder that predicts the missing region.
+
+    ``task="center"``: input (B, 3, S, S) with the hole already filled with the mean colour;
+    output (B, 3, S/2, S/2), the center patch. ``task="full"``: input the masked image and
+    its mask (B, 1, S, S), 1 = hole; output the whole image (B, 3, S, S).
+    """
+
+    def __init__(self, config: ModelConfig | None = None) -> None:
+        super().__init__()
+        cfg = self.config = config or ModelConfig()
+        enc = encoder_channels(cfg)
+        blocks = [down_block(cfg.gen_in_channels, enc[0], norm=False)]
+        blocks += [down_block(a, b) for a, b in zip(enc[:-1], enc[1:], strict=True)]
+        self.encoder = nn.Sequential(*blocks)
+
+        top = enc[-1]  # channels of the 4x4 encoder map
+        dec_in = cfg.dec_width * 8
+        if cfg.bottleneck == "fc":
+            self.bottleneck = nn.Sequential(
+                FCBottleneck(top, cfg.bottleneck_dim), FCExpand(cfg.bottleneck_dim, dec_in)
+            )
+        elif cfg.bottleneck == "conv":
+            self.bottleneck = nn.Sequential(
+                nn.Conv2d(top, cfg.bottleneck_dim, 4, bias=False),  # 4x4 -> 1x1
+                nn.BatchNorm2d(cfg.bottleneck_dim),
+                nn.LeakyReLU(0.2, inplace=True),
+                nn.ConvTranspose2d(cfg.bottleneck_dim, dec_in, 4, bias=False),  # 1x1 -> 4x4
+                nn.BatchNorm2d(dec_in),
+                nn.ReLU(inplace=True),
+            )
+        else:  # channelwise
+            self.bottleneck = nn.Sequential(
+                ChannelwiseFC(top, 4),
+                nn.BatchNorm2d(top),
+                nn.LeakyReLU(0.2, inplace=True),
+                nn.Conv2d(top, dec_in, 1, bias=False),  # mixes channels
+                nn.BatchNorm2d(dec_in),
+                nn.ReLU(inplace=True),
+            )
+
+        dec = decoder_channels(cfg)
+        ups = [up_block(a, b) for a, b in zip([dec_in, *dec[:-1]], dec, strict=True)]
+        ups += [nn.ConvTranspose2d(dec[-1], cfg.in_channels, 4, 2, 1, bias=False), nn.Tanh()]
+        self.decoder = nn.Sequential(*ups)
+        init_weights(self)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.encoder(x)  # (B, 8w, 4, 4)
+        return self.bottleneck(x)  # (B, 8w, 4, 4)
+
+    def forward_head(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decoder(x)  # (B, 3, out, out)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        if self.config.task == "full":
+            if mask is None:
+                raise ValueError("a full-image generator needs the mask: model(x, mask)")
+            x = torch.cat([x, mask.to(x.dtype)], dim=1)  # (B, 4, S, S)
+        return self.forward_head(self.forward_features(x))
