@@ -1,0 +1,159 @@
+"""Any folder of images as a training or evaluation set, with the paper's preprocessing:
+shorter side resized to ``load_size``, a random ``size`` crop, a random horizontal flip,
+values in [-1, 1]. Unreadable files are skipped with a warning and counted."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+__all__ = ["IMAGE_EXTENSIONS", "ImageFolderDataset", "find_images", "read_image_rgb"]
+
+logger = logging.getLogger(__name__)
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+
+
+def find_images(root: str | Path) -> list[Path]:
+    """All image files under ``root`` (recursive), sorted; a clear error if there are none."""
+    root = Path(root)
+    if not root.exists():
+        raise FileNotFoundError(f"data folder {str(root)!r} does not exist")
+    if root.is_file():
+        return [root]
+    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
+    if not files:
+        raise ValueError(
+            f"no images in {str(root)!r} (looked for {', '.join(IMAGE_EXTENSIONS)}, recursively)"
+        )
+    return files
+
+
+def _to_uint8_rgb(img: Image.Image) -> np.ndarray:
+    """Any PIL mode (L, LA, P, RGBA, I;16, I, F, CMYK, ...) to HxWx3 uint8 RGB."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        a = np.asarray(img, dtype=np.float64)
+        scale = 65535.0 if a.max() > 255 else 255.0
+        a = np.clip(a / scale * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return np.repeat(a[..., None], 3, axis=2)
+    if img.mode == "F":
+        a = np.asarray(img, dtype=np.float64)
+        a = np.clip(a * (255.0 if a.max() <= 1.0 else 1.0) + 0.5, 0, 255).astype(np.uint8)
+        return np.repeat(a[..., None], 3, axis=2)
+    if img.mode == "P" and "transparency" in img.info:
+        img = img.convert("RGBA")
+    if img.mode in ("RGBA", "LA", "PA"):
+        img = img.convert("RGBA")
+        bg = Image.new("RGBA", img.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(bg, img)
+    return np.asarray(img.convert("RGB"))
+
+
+def read_image_rgb(path: str | Path) -> np.ndarray:
+    """Read an image as HxWx3 uint8 RGB with its EXIF orientation applied.
+
+    Raises ``ValueError`` naming the file when it cannot be decoded.
+    """
+    path = Path(path)
+    try:
+        with Image.open(path) as img:
+            img = ImageOps.exif_transpose(img)
+            img.load()
+            return _to_uint8_rgb(img)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        raise ValueError(f"cannot read image {str(path)!r}: {e}") from e
+
+
+class ImageFolderDataset(torch.utils.data.Dataset):
+    """Images under ``root``, preprocessed as in the paper.
+
+    ``train=True``: shorter side to ``load_size``, random ``size`` crop, random flip.
+    ``train=False``: shorter side to ``load_size``, center crop, no flip.
+    Items are 3x``size``x``size`` float tensors in [-1, 1]. An index may be an int or an
+    ``(index, seed)`` pair; the pair makes the random crop and flip reproducible.
+    A file that cannot be read is skipped (the next readable one is returned), warned
+    about by name once, and counted in ``bad_files``.
+    """
+
+    def __init__(
+        self,
+        root: str | Path,
+        size: int = 128,
+        load_size: int | None = None,
+        train: bool = True,
+    ) -> None:
+        self.root = Path(root)
+        self.files = find_images(root)
+        self.size = size
+        self.load_size = load_size if load_size is not None else max(size, round(size * 350 / 128))
+        if self.load_size < size:
+            raise ValueError(f"load_size ({self.load_size}) must be >= size ({size})")
+        self.train = train
+        self.bad_files: set[Path] = set()
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def _prepare(self, a: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
+        h, w = a.shape[:2]
+        scale = self.load_size / min(h, w)
+        nh, nw = max(self.size, round(h * scale)), max(self.size, round(w * scale))
+        img = Image.fromarray(a).resize((nw, nh), Image.BICUBIC)
+        a = np.asarray(img)
+        if self.train:
+            y = int(rng.integers(0, nh - self.size + 1))
+            x = int(rng.integers(0, nw - self.size + 1))
+        else:
+            y, x = (nh - self.size) // 2, (nw - self.size) // 2
+        a = a[y : y + self.size, x : x + self.size]
+        if self.train and rng.random() < 0.5:
+            a = a[:, ::-1]
+        t = torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1).float()  # (3, H, W)
+        return t / 127.5 - 1.0
+
+    def __getitem__(self, key: int | tuple[int, int]) -> torch.Tensor:
+        index, seed = key if isinstance(key, tuple) else (key, key)
+        if not 0 <= index < len(self.files):
+            raise IndexError(index)
+        rng = np.random.default_rng([seed, index])
+        for k in range(len(self.files)):
+            path = self.files[(index + k) % len(self.files)]
+            if path in self.bad_files:
+                continue
+            try:
+                return self._prepare(read_image_rgb(path), rng)
+            except ValueError as e:
+                self.bad_files.add(path)
+                warnings.warn(f"skipping {e}", stacklevel=2)
+                logger.warning("skipping unreadable image %s (%d skipped so far)", path,
+                               len(self.bad_files))
+        raise ValueError(f"no readable images in {str(self.root)!r}")
+
+    def check(self) -> int:
+        """Read every file's header before training starts: returns the number of readable
+        files and records the bad ones (skipped later). Raises ``ValueError`` if none is
+        readable or if an image is smaller than the crop."""
+        ok = 0
+        for path in self.files:
+            try:
+                with Image.open(path) as img:
+                    w, h = img.size
+                    img.verify()
+            except Exception:  # noqa: BLE001 - any decoder failure means skip
+                self.bad_files.add(path)
+                logger.warning("skipping unreadable image %s", path)
+                continue
+            if min(w, h) < self.size:
+                raise ValueError(
+                    f"image {str(path)!r} is {w}x{h}, smaller than the {self.size}x{self.size} "
+                    f"crop; remove it or train with a smaller --image-size"
+                )
+            ok += 1
+        if ok == 0:
+            raise ValueError(f"no readable images in {str(self.root)!r}")
+        return ok

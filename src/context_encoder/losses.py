@@ -1,0 +1,75 @@
+"""Losses of the Context Encoder: weighted L2 reconstruction and the non-saturating GAN
+loss. ``generator_loss`` and ``discriminator_loss`` return ``(loss, metrics)``."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+__all__ = [
+    "center_loss_weights",
+    "discriminator_loss",
+    "full_loss_weights",
+    "generator_loss",
+    "weighted_l2",
+]
+
+
+def center_loss_weights(
+    hole_size: int, overlap: int, overlap_weight: float = 10.0, device=None
+) -> torch.Tensor:
+    """(1, 1, h, h) weights over the predicted center patch: ``overlap_weight`` on the ring
+    of width ``overlap`` that overlaps the visible context, 1 inside (the paper: 10x)."""
+    w = torch.full((1, 1, hole_size, hole_size), float(overlap_weight), device=device)
+    if overlap > 0:
+        w[..., overlap:-overlap, overlap:-overlap] = 1.0
+    else:
+        w.fill_(1.0)
+    return w
+
+
+def full_loss_weights(mask: torch.Tensor, context_weight: float = 0.1) -> torch.Tensor:
+    """Weights for a full-image prediction: 1 on hole pixels, ``context_weight`` elsewhere.
+    ``mask``: (B, 1, H, W), 1 = hole."""
+    return context_weight + (1.0 - context_weight) * mask
+
+
+def weighted_l2(pred: torch.Tensor, target: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """mean(weights * (pred - target)^2), computed in fp32."""
+    diff = pred.float() - target.float()
+    return (weights * diff * diff).mean()
+
+
+def discriminator_loss(
+    real_logits: torch.Tensor, fake_logits: torch.Tensor
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """BCE on real (label 1) and on detached fake (label 0) logits."""
+    real_logits, fake_logits = real_logits.float(), fake_logits.float()
+    loss_real = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+    loss_fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+    loss = loss_real + loss_fake
+    with torch.no_grad():
+        acc = 0.5 * ((real_logits > 0).float().mean() + (fake_logits < 0).float().mean())
+    return loss, {"d_loss": loss.item(), "d_real": loss_real.item(), "d_fake": loss_fake.item(),
+                  "d_acc": acc.item()}
+
+
+def generator_loss(
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    weights: torch.Tensor,
+    fake_logits: torch.Tensor | None,
+    lambda_rec: float = 0.999,
+    lambda_adv: float = 0.001,
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """lambda_rec * weighted L2 + lambda_adv * non-saturating adversarial loss."""
+    rec = weighted_l2(pred, target, weights)
+    loss = lambda_rec * rec
+    metrics = {"g_rec": rec.item()}
+    if fake_logits is not None and lambda_adv > 0:
+        fake_logits = fake_logits.float()
+        adv = F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+        loss = loss + lambda_adv * adv
+        metrics["g_adv"] = adv.item()
+    metrics["g_loss"] = loss.item()
+    return loss, metrics

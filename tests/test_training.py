@@ -1,0 +1,183 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from safetensors.torch import load_file
+
+from context_encoder.checkpoint import export_generator, load_generator
+from context_encoder.cli import main
+from context_encoder.training import TrainConfig, Trainer, TrainingError
+
+TINY = dict(image_size=64, width=8, bottleneck_dim=16, batch_size=4, val_count=8,
+            log_every=2, val_every=3, ckpt_every=3, sample_every=3, workers=0,
+            progress=False, precision="fp32")
+
+
+def tiny(tmp_path, name="run", **kw):
+    return TrainConfig(**{**TINY, "out": str(tmp_path / name), **kw})
+
+
+def weights(run: Path, step: int) -> dict:
+    return load_file(str(run / "checkpoints" / f"step-{step:08d}" / "generator.safetensors"))
+
+
+def test_train_writes_checkpoints_metrics_samples(tmp_path):
+    cfg = tiny(tmp_path, steps=6)
+    result = Trainer(cfg).fit()
+    run = Path(cfg.out)
+    assert result["step"] == 6
+    assert set(result["val"]) >= {"l1", "l2", "psnr"}
+    assert json.loads((run / "last.json").read_text())["step"] == 6
+    assert (run / "best.json").exists()
+    lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    assert any("g_rec" in x and "img_per_s" in x for x in lines)
+    assert any("val_psnr" in x for x in lines)
+    assert sorted(p.name for p in (run / "samples").glob("*.png")) == [
+        "step-00000003.png", "step-00000006.png"]
+    assert list((run / "tensorboard").iterdir())
+    ck = run / "checkpoints" / "step-00000006"
+    assert {p.name for p in ck.iterdir()} == {
+        "generator.safetensors", "discriminator.safetensors", "state.pt", "config.json"}
+    # no temporary folders left behind
+    assert not [p for p in (run / "checkpoints").iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize("mask", ["center", "freeform"])
+def test_resume_matches_an_uninterrupted_run(tmp_path, mask):
+    full = tiny(tmp_path, "full", steps=6, mask=mask)
+    Trainer(full).fit()
+    part = tiny(tmp_path, "part", steps=3, mask=mask)
+    Trainer(part).fit()
+    resumed = tiny(tmp_path, "part", steps=6, mask=mask)
+    Trainer(resumed, resume=True).fit()
+    a, b = weights(Path(full.out), 6), weights(Path(resumed.out), 6)
+    assert a.keys() == b.keys()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=0, atol=0, msg=k)
+
+
+def test_existing_run_is_not_overwritten_and_resume_checks_config(tmp_path):
+    Trainer(tiny(tmp_path, steps=3)).fit()
+    before = (tmp_path / "run" / "last.json").read_text()
+    with pytest.raises(TrainingError, match="already holds a run"):
+        Trainer(tiny(tmp_path, steps=3))
+    with pytest.raises(TrainingError, match="another model config"):
+        Trainer(tiny(tmp_path, steps=6, bottleneck="channelwise"), resume=True)
+    with pytest.raises(TrainingError, match="no checkpoint"):
+        Trainer(tiny(tmp_path, "empty", steps=3), resume=True)
+    assert (tmp_path / "run" / "last.json").read_text() == before
+
+
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
+    cfg = tiny(tmp_path, steps=6)
+    trainer = Trainer(cfg)
+    real_step = trainer.train_step
+    calls = {"n": 0}
+
+    def poisoned(real, mask):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            with torch.no_grad():
+                for p in trainer.G.parameters():
+                    p.fill_(float("nan"))
+        return real_step(real, mask)
+
+    trainer.train_step = poisoned
+    with pytest.raises(TrainingError, match="non-finite"):
+        trainer.fit()
+    last = json.loads((Path(cfg.out) / "last.json").read_text())
+    assert last["step"] == 3
+    assert all(torch.isfinite(v).all() for v in weights(Path(cfg.out), 3).values()
+               if v.is_floating_point())
+
+
+def test_image_folder_training_skips_corrupt_files(tmp_path):
+    data = tmp_path / "imgs"
+    (data / "sub").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i in range(5):
+        Image.fromarray(rng.integers(0, 255, (80, 96, 3), dtype=np.uint8)).save(data / f"{i}.png")
+    Image.fromarray(rng.integers(0, 255, (90, 70), dtype=np.uint8)).save(data / "sub" / "g.jpg")
+    (data / "broken.png").write_bytes(b"not a png at all")
+    cfg = tiny(tmp_path, data=str(data), steps=2, mask="block")
+    trainer = Trainer(cfg)
+    assert len(trainer.train_images.bad_files) == 1
+    with pytest.warns(UserWarning, match="broken.png"):
+        trainer.fit()
+
+
+def test_bad_input_is_a_clear_error_before_any_work(tmp_path, capsys):
+    small = tmp_path / "small"
+    small.mkdir()
+    Image.new("RGB", (40, 40)).save(small / "tiny.png")
+    cases = [
+        (["--data", str(tmp_path / "missing")], "does not exist"),
+        (["--data", str(small)], "smaller than the 64x64 crop"),
+        (["--mask", "stars"], "invalid choice"),
+    ]
+    for extra, msg in cases:
+        out = tmp_path / "never"
+        with pytest.raises(SystemExit) if "choice" in msg else _nullctx():
+            code = main(["train", "--image-size", "64", "--out", str(out), *extra])
+            assert code == 2
+        assert msg in capsys.readouterr().err
+        assert not out.exists()
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('steps = 2\ncolour = "red"\n')
+    assert main(["train", "--config", str(cfg), "--out", str(tmp_path / "x")]) == 2
+    assert "unknown key(s) colour" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
+class _nullctx:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        return False
+
+
+def test_cli_train_with_yaml_config_then_export(tmp_path, capsys):
+    cfg = tmp_path / "c.yaml"
+    opts = {k.replace("_", "-"): v for k, v in TINY.items() if k != "progress"}
+    cfg.write_text("\n".join(f"{k}: {v}" for k, v in {**opts, "steps": 3,
+                                                      "mask": "mixed"}.items()))
+    run = tmp_path / "run"
+    assert main(["train", "--config", str(cfg), "--out", str(run), "--no-progress"]) == 0
+    assert main(["export", str(run), "-o", str(tmp_path / "m.safetensors")]) == 0
+    gen, info = load_generator(tmp_path / "m.safetensors")
+    assert info["config"].task == "full" and info["config"].image_size == 64
+    assert "wrote" in capsys.readouterr().out
+    # fp16 storage, and the exported generator matches the run's
+    ref, _ = load_generator(run)
+    x = torch.randn(2, 3, 64, 64)
+    m = torch.zeros(2, 1, 64, 64)
+    m[..., 10:30, 10:30] = 1
+    torch.testing.assert_close(gen(x, m), ref(x, m), atol=2e-2, rtol=0)
+    export_generator(run, tmp_path / "f32.safetensors", half=False)
+
+
+def test_bf16_training_runs(tmp_path):
+    result = Trainer(tiny(tmp_path, steps=2, precision="bf16")).fit()
+    assert np.isfinite(result["val"]["psnr"])
+
+
+@pytest.mark.slow
+def test_torchrun_two_cpu_processes(tmp_path):
+    run = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+           "--master_port", "0", "-m", "context_encoder", "train", "--image-size", "64",
+           "--width", "8", "--bottleneck-dim", "16", "--batch-size", "2", "--steps", "3",
+           "--val-count", "4", "--ckpt-every", "3", "--workers", "0", "--device", "cpu",
+           "--precision", "fp32", "--no-progress", "--out", str(run)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads((run / "last.json").read_text())["step"] == 3
+    assert proc.stdout.count("done: step 3") == 1  # only rank 0 reports and writes
