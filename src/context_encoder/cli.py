@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 __all__ = ["main"]
@@ -169,15 +169,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_optional_commands(sub) -> None:
-    """Commands whose modules register themselves (inference, evaluation, server)."""
-    for module in ("inference", "evaluation", "server"):
-        try:
-            mod = __import__(f"context_encoder.{module}", fromlist=["add_cli"])
-        except ImportError:
-            continue
-        add: Callable | None = getattr(mod, "add_cli", None)
-        if add is not None:
-            add(sub, CLIError)
+    """Commands defined beside their library modules."""
+    from . import demo, evaluation, inference, server
+
+    for mod in (inference, evaluation, demo, server):
+        mod.add_cli(sub, CLIError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

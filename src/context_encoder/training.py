@@ -302,7 +302,7 @@ class Trainer:
         self.device = resolve_device(cfg.device)
         self.amp_dtype = resolve_precision(cfg.precision, self.device)
         self.channels_last = (cfg.channels_last if cfg.channels_last is not None
-                              else self.device.type == "cuda")
+                              else self.device.type in ("cuda", "cpu"))
 
         # Everything that can fail on bad input is checked before any work or writing.
         self._check_out_dir(resume)
