@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 DEMO_OUT ?= out/demo
 
-.PHONY: demo test lint bench install clean
+.PHONY: demo test lint bench install clean browser-deps
 
 install: $(STAMP)
 
@@ -25,6 +25,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/speed.py
+
+# Debian's Chromium for the browser end-to-end test (skipped when absent); needs root.
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 clean:
 	rm -rf out runs .pytest_cache

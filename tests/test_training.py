@@ -171,8 +171,8 @@ def test_bf16_training_runs(tmp_path):
 @pytest.mark.slow
 def test_torchrun_two_cpu_processes(tmp_path):
     run = tmp_path / "ddp"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-           "--master_port", "0", "-m", "context_encoder", "train", "--image-size", "64",
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           "-m", "context_encoder", "train", "--image-size", "64",
            "--width", "8", "--bottleneck-dim", "16", "--batch-size", "2", "--steps", "3",
            "--val-count", "4", "--ckpt-every", "3", "--workers", "0", "--device", "cpu",
            "--precision", "fp32", "--no-progress", "--out", str(run)]

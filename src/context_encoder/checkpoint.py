@@ -214,6 +214,8 @@ def export_generator(src: str | Path, out: str | Path, *, half: bool = True, whi
 def list_pretrained() -> list[str]:
     """Names of the models shipped inside the package."""
     root = resources.files("context_encoder") / "weights"
+    if not root.is_dir():
+        return []
     return sorted(p.name[: -len(".safetensors")] for p in root.iterdir()
                   if p.name.endswith(".safetensors"))
 

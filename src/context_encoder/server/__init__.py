@@ -1,0 +1,98 @@
+"""The inpainting web server and the ``context-encoder serve`` command.
+
+:func:`create_app` (in :mod:`context_encoder.server.app`) builds the FastAPI app; it is
+imported lazily so that the command-line tool does not pay for FastAPI on every command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .app import create_app
+
+__all__ = ["add_cli", "create_app"]
+
+logger = logging.getLogger(__name__)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "create_app":
+        from .app import create_app
+
+        return create_app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def add_cli(subparsers: Any, CLIError: type[Exception]) -> None:  # noqa: N803 - a class
+    """Add the ``serve`` subcommand to the ``context-encoder`` parser."""
+    from ..inference import Inpainter
+
+    p = subparsers.add_parser(
+        "serve",
+        help="run the inpainting web server (API and editor page)",
+        description="Serve the inpainting API (POST /api/v1/inpaint, GET /api/v1/models, "
+                    "GET /api/v1/health) and an editor page at /. Binds 127.0.0.1 unless "
+                    "--host says otherwise.",
+    )
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to bind (default 127.0.0.1; 0.0.0.0 exposes the server)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--model", default=Inpainter.DEFAULT_MODEL, metavar="NAME|PATH",
+                   help="default model: a shipped name or an exported .safetensors file / "
+                        f"run folder (default {Inpainter.DEFAULT_MODEL}); requests may "
+                        "name only shipped models or this one")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
+    p.add_argument("--max-upload-mb", type=float, default=20.0,
+                   help="largest request body in MB (default 20)")
+    p.add_argument("--max-megapixels", type=float, default=40.0,
+                   help="largest image in megapixels, checked before decoding (default 40)")
+    p.add_argument("--workers", type=int, default=2,
+                   help="requests processed at the same time (default 2)")
+    p.set_defaults(func=lambda args: _cmd_serve(args, CLIError))
+
+
+def _cmd_serve(args: argparse.Namespace, CLIError: type[Exception]) -> int:  # noqa: N803
+    if not 0 <= args.port <= 65535:
+        raise CLIError(f"--port must be in 0..65535, got {args.port}")
+    if args.workers < 1:
+        raise CLIError(f"--workers must be >= 1, got {args.workers}")
+    if args.max_upload_mb <= 0:
+        raise CLIError(f"--max-upload-mb must be positive, got {args.max_upload_mb:g}")
+    if args.max_megapixels <= 0:
+        raise CLIError(f"--max-megapixels must be positive, got {args.max_megapixels:g}")
+    try:
+        import uvicorn
+
+        from .app import create_app
+    except ImportError as e:
+        raise CLIError(f"the server needs fastapi, uvicorn and python-multipart: {e}") from e
+    try:
+        app = create_app(
+            args.model,
+            device=args.device,
+            max_upload_bytes=int(args.max_upload_mb * 1024 * 1024),
+            max_pixels=int(args.max_megapixels * 1_000_000),
+            workers=args.workers,
+        )
+    except (ValueError, RuntimeError, OSError) as e:  # CheckpointError is a ValueError
+        raise CLIError(str(e)) from e
+    if not _is_loopback(args.host):
+        logger.warning("binding %s: the server is reachable from other machines", args.host)
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"serving {app.state.service.store.default} on http://{shown}:{args.port}/ "
+          "(Ctrl+C to stop)", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    return 0
