@@ -28,8 +28,8 @@ import time
 
 import numpy as np
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 MEAN = torch.tensor([117, 104, 123]).view(1, 3, 1, 1) / 127.5 - 1
 
@@ -219,7 +219,7 @@ def main() -> None:
              ("infer_b64", "ref-infer-b64", "proj-infer-b64")]
     results: dict[str, dict[str, list]] = {}
     for rnd in range(args.rounds):
-        for key, ref, proj in pairs:
+        for _key, ref, proj in pairs:
             for part in (ref, proj) if rnd % 2 == 0 else (proj, ref):
                 cmd = [sys.executable, __file__, "--part", part, "--steps", str(args.steps),
                        "--infer-iters", str(args.infer_iters), "--device", args.device]
