@@ -196,15 +196,19 @@ def _write_exported(weights: dict[str, torch.Tensor], model_cfg: dict[str, Any],
     return out
 
 
+def _read_generator_dir(ckpt: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """(run config, generator weights) of a checkpoint folder."""
+    try:
+        cfg = json.loads((ckpt / "config.json").read_text())
+        return cfg, load_file(str(ckpt / "generator.safetensors"))
+    except (OSError, json.JSONDecodeError, SafetensorError) as e:
+        raise CheckpointError(f"checkpoint {str(ckpt)!r} is unreadable: {e}") from e
+
+
 def export_generator(src: str | Path, out: str | Path, *, half: bool = True, which: str = "best") -> Path:
     """Keep only the generator of a run or checkpoint folder, with its model config in the
     safetensors metadata (fp16 storage when ``half``)."""
-    ckpt = find_checkpoint(src, which)
-    try:
-        cfg = json.loads((ckpt / "config.json").read_text())
-        weights = load_file(str(ckpt / "generator.safetensors"))
-    except (OSError, json.JSONDecodeError, SafetensorError) as e:
-        raise CheckpointError(f"checkpoint {str(ckpt)!r} is unreadable: {e}") from e
+    cfg, weights = _read_generator_dir(find_checkpoint(src, which))
     if half:
         weights = {k: v.half() if v.is_floating_point() else v for k, v in weights.items()}
     return _write_exported(weights, cfg["model"], out, int(cfg.get("step", 0)),
@@ -244,12 +248,7 @@ def load_generator(
     path = resolve_model_path(name_or_path)
     info: dict[str, Any] = {"source": str(path)}
     if path.is_dir():
-        ckpt = find_checkpoint(path, which)
-        try:
-            cfg = json.loads((ckpt / "config.json").read_text())
-            weights = load_file(str(ckpt / "generator.safetensors"))
-        except (OSError, json.JSONDecodeError, SafetensorError) as e:
-            raise CheckpointError(f"checkpoint {str(ckpt)!r} is unreadable: {e}") from e
+        cfg, weights = _read_generator_dir(find_checkpoint(path, which))
         model_cfg = cfg["model"]
         info["step"] = cfg.get("step")
     else:

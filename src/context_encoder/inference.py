@@ -662,14 +662,19 @@ _ORIENT = {  # EXIF orientation -> numpy transform (same as PIL.ImageOps.exif_tr
 }
 
 
+def apply_exif_orientation(a: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply an EXIF orientation to an ``HxW[xC]`` array (as ``ImageOps.exif_transpose``)."""
+    f = _ORIENT.get(orientation)
+    return np.ascontiguousarray(f(a)) if f else a
+
+
 def _read_16bit_colour(data: bytes, orientation: int) -> np.ndarray | None:
     """16-bit RGB(A) PNG / TIFF through OpenCV (PIL reduces them to 8 bits)."""
     a = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if a is None or a.dtype != np.uint16 or a.ndim != 3 or a.shape[2] not in (3, 4):
         return None
     a = cv2.cvtColor(a, cv2.COLOR_BGR2RGB if a.shape[2] == 3 else cv2.COLOR_BGRA2RGBA)
-    if orientation in _ORIENT:
-        a = _ORIENT[orientation](a)
+    a = apply_exif_orientation(a, orientation)
     return np.ascontiguousarray(a)
 
 

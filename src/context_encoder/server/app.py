@@ -271,18 +271,9 @@ class _Decoded:
 
 
 def _orient(a: np.ndarray, orientation: int) -> np.ndarray:
-    """Apply an EXIF orientation to an ``HxW[xC]`` array (as ``ImageOps.exif_transpose``)."""
-    ops: dict[int, Callable[[np.ndarray], np.ndarray]] = {
-        2: lambda x: x[:, ::-1],
-        3: lambda x: x[::-1, ::-1],
-        4: lambda x: x[::-1],
-        5: lambda x: np.swapaxes(x, 0, 1),
-        6: lambda x: np.rot90(x, -1),
-        7: lambda x: np.swapaxes(x, 0, 1)[::-1, ::-1],
-        8: lambda x: np.rot90(x, 1),
-    }
-    f = ops.get(orientation)
-    return np.ascontiguousarray(f(a) if f else a)
+    from ..inference import apply_exif_orientation
+
+    return np.ascontiguousarray(apply_exif_orientation(a, orientation))
 
 
 def _is_16bit_colour(data: bytes, im: Image.Image) -> bool:
