@@ -8,8 +8,10 @@ size is inpainted hole by hole:
 2. Each group gets a square context window around its bounding box, with the ratio of
    hole to context the model was trained with:
 
-   * ``task="full"`` models: window side ``max(2 * bbox side, min(S, longer image side))``,
-     shifted to stay inside the image where it fits;
+   * ``task="full"`` models: window side ``2 * bbox side``, at most the image's longer
+     side (or S if larger) and at least ``min(S, longer image side)``, shifted to stay
+     inside the image where it fits; an image of at most S px is thus seen whole, at its
+     own scale, as in training;
    * ``task="center"`` models: the bbox is centered and must map inside the blanked
      square (``S/2 - 2*overlap`` px at model scale), so the side is
      ``ceil(bbox side * S / (S/2 - 2*overlap))``, at least ``min(S/2, longer image side)``.
@@ -272,7 +274,9 @@ class _Geometry:
         s = np.asarray(s, dtype=np.int64)
         lo = max(2, min(self.min_side, longest))
         if self.task == "full":
-            need = 2 * s
+            # twice the hole, but never past the image: a model trained on whole images
+            # with masks at native scale sees an image up to S px exactly as in training
+            need = np.minimum(2 * s, max(longest, self.S))
         else:
             need = -(-s * self.S // (self.b - self.a))  # ceil
         return np.maximum(need, lo)
