@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import pickle
 import shutil
 import tempfile
 from importlib import resources
@@ -52,6 +53,17 @@ class CheckpointError(ValueError):
     """A checkpoint or model file that is missing, corrupt or of the wrong kind."""
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _public(path: str | Path, directory: bool = False) -> None:
+    """Give a temporary file or folder the mode a plain ``open`` / ``mkdir`` would."""
+    os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
+
+
 def _atomic_write_text(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -59,6 +71,7 @@ def _atomic_write_text(path: Path, text: str) -> None:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
+        _public(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -104,6 +117,7 @@ def save_checkpoint(
         (tmp / "config.json").write_text(json.dumps(cfg, indent=2))
         if final.exists():
             shutil.rmtree(final)
+        _public(tmp, directory=True)
         os.replace(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -160,7 +174,8 @@ def read_checkpoint(ckpt_dir: str | Path, map_location: str | torch.device = "cp
             str(ckpt_dir / "discriminator.safetensors"), device=str(map_location)
         )
         out["state"] = torch.load(ckpt_dir / "state.pt", map_location=map_location, weights_only=True)
-    except (OSError, json.JSONDecodeError, SafetensorError, RuntimeError, EOFError) as e:
+    except (OSError, json.JSONDecodeError, SafetensorError, RuntimeError, EOFError,
+            pickle.UnpicklingError) as e:
         raise CheckpointError(f"checkpoint {str(ckpt_dir)!r} is unreadable: {e}") from e
     return out
 
@@ -189,6 +204,7 @@ def _write_exported(weights: dict[str, torch.Tensor], model_cfg: dict[str, Any],
     os.close(fd)
     try:
         save_file({k: v.contiguous() for k, v in weights.items()}, tmp, metadata=meta)
+        _public(tmp)
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

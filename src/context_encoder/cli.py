@@ -94,7 +94,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
     try:
         out = export_generator(args.run, args.output, half=not args.fp32, which=args.which)
-    except CheckpointError as e:
+    except (CheckpointError, OSError) as e:
         raise CLIError(str(e)) from e
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
     return 0
@@ -107,6 +107,8 @@ def _cmd_data(args: argparse.Namespace) -> int:
 
     if args.count < 1:
         raise CLIError("--count must be >= 1")
+    if args.start < 0:
+        raise CLIError("--start must be >= 0")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for i in range(args.start, args.start + args.count):
@@ -119,6 +121,8 @@ def _cmd_data(args: argparse.Namespace) -> int:
 def _cmd_models(args: argparse.Namespace) -> int:
     from .checkpoint import list_pretrained, load_generator
 
+    if not list_pretrained():
+        print("no shipped models in this installation")
     for name in list_pretrained():
         _, info = load_generator(name)
         c = info["config"]

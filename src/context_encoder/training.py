@@ -48,6 +48,11 @@ logger = logging.getLogger(__name__)
 TRAIN_MASKS = ("center", "block", "region", "freeform", "mixed")
 
 
+#: Training options whose change on --resume makes a run differ from an uninterrupted one.
+_REPRODUCIBILITY_KEYS = ("data", "mask", "batch_size", "lr", "g_lr_mult", "beta1", "lambda_rec",
+                         "lambda_adv", "overlap_weight", "context_weight", "seed", "load_size")
+
+
 class TrainingError(RuntimeError):
     """Training cannot start or go on (bad options, NaN loss, ...)."""
 
@@ -111,8 +116,16 @@ class TrainConfig:
                      "sample_every", "val_count"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.lr <= 0:
-            raise ValueError(f"lr must be positive, got {self.lr}")
+        if self.lr <= 0 or self.g_lr_mult <= 0:
+            raise ValueError(f"lr and g_lr_mult must be positive, got {self.lr}, {self.g_lr_mult}")
+        if self.epochs is not None and self.epochs <= 0:
+            raise ValueError(f"epochs must be positive, got {self.epochs}")
+        if self.workers is not None and self.workers < 0:
+            raise ValueError(f"workers must be >= 0, got {self.workers}")
+        if self.lambda_rec < 0 or self.lambda_adv < 0:
+            raise ValueError("lambda_rec and lambda_adv must be >= 0")
+        if not 0 <= self.beta1 < 1:
+            raise ValueError(f"beta1 must be in [0, 1), got {self.beta1}")
         self.model_config()  # validates image size, widths, ...
 
     def model_config(self) -> ModelConfig:
@@ -309,6 +322,9 @@ class Trainer:
         self.train_images = make_image_dataset(cfg.data, cfg.image_size, split="train",
                                                load_size=cfg.load_size, train=True)
         val_src = cfg.val_data or cfg.data
+        if cfg.val_data is None and cfg.data != "facades":
+            warnings.warn(f"no --val-data: validating on training images from {cfg.data}; "
+                          "best.json then measures fit, not generalisation", stacklevel=2)
         self.val_images = make_image_dataset(val_src, cfg.image_size, split="val",
                                              load_size=cfg.load_size, train=False)
         if cfg.epochs is not None:
@@ -317,11 +333,11 @@ class Trainer:
         else:
             self.total_steps = cfg.steps
 
+        if self.device.type == "cuda":
+            torch.cuda.set_device(self.device)
         if self.world > 1 and not dist.is_initialized():
             backend = "nccl" if self.device.type == "cuda" else "gloo"
             dist.init_process_group(backend)
-        if self.device.type == "cuda":
-            torch.cuda.set_device(self.device)
 
         torch.manual_seed(cfg.seed)
         self.G = Generator(self.model_config).to(self.device)
@@ -374,6 +390,14 @@ class Trainer:
                 raise TrainingError(
                     f"--resume: the run in {str(self.out)!r} has another model config "
                     f"(saved vs asked: {diff}); use the same options or another --out"
+                )
+            changed = sorted(k for k in _REPRODUCIBILITY_KEYS
+                             if saved.get("train", {}).get(k) != getattr(self.cfg, k))
+            if changed:
+                warnings.warn(
+                    f"--resume with changed training options ({', '.join(changed)}): the run "
+                    "will differ from one trained uninterrupted with either setting",
+                    stacklevel=2,
                 )
         elif has_ckpt:
             raise TrainingError(
@@ -469,7 +493,12 @@ class Trainer:
             adv_logits = self.D(fake) if cfg.lambda_adv > 0 else None
         g_loss, g_metrics = generator_loss(pred, target, weights, adv_logits,
                                            cfg.lambda_rec, cfg.lambda_adv)
-        if not (math.isfinite(g_loss.item()) and math.isfinite(d_metrics["d_loss"])):
+        finite = math.isfinite(g_loss.item()) and math.isfinite(d_metrics["d_loss"])
+        if self.world > 1:  # every rank stops together, none waits in a collective
+            flag = torch.tensor([1.0 if finite else 0.0], device=self.device)
+            dist.all_reduce(flag, op=dist.ReduceOp.MIN)
+            finite = bool(flag.item())
+        if not finite:
             raise TrainingError(
                 f"loss became non-finite at step {self.step + 1} (g_loss={g_loss.item()}, "
                 f"d_loss={d_metrics['d_loss']}); stopped, the last good checkpoint is kept "
@@ -575,6 +604,8 @@ class Trainer:
         n_window, t_window, imgs = 0, time.perf_counter(), 0
         t_start = time.perf_counter()
         last_val: dict[str, float] = {}
+        val_step = -1
+        ok = False
         metrics_file = self.out / "metrics.jsonl"
         try:
             for real, mask in self._loader():
@@ -606,6 +637,7 @@ class Trainer:
                 is_last = self.step == self.total_steps
                 if self.is_main and (self.step % cfg.val_every == 0 or is_last):
                     last_val, grid = self.validate()
+                    val_step = self.step
                     with open(metrics_file, "a") as f:
                         f.write(json.dumps({"step": self.step, **{f"val_{k}": v
                                             for k, v in last_val.items()}}) + "\n")
@@ -616,18 +648,22 @@ class Trainer:
                         save_grid(grid, self.out / "samples" / f"step-{self.step:08d}.png", nrow=8)
                     logger.info("step %d val %s", self.step, last_val)
                 if self.is_main and (self.step % cfg.ckpt_every == 0 or is_last):
-                    psnr = last_val.get("psnr", -math.inf) if last_val else -math.inf
+                    # only a checkpoint validated at its own step can be the best
+                    psnr = last_val.get("psnr", -math.inf) if val_step == self.step else -math.inf
                     is_best = psnr > self.best_psnr
                     if is_best:
                         self.best_psnr = psnr
                     self._save(is_best)
+            ok = True
         finally:
             if bar is not None:
                 bar.close()
             if writer is not None:
                 writer.close()
             if self.world > 1 and dist.is_initialized():
-                dist.barrier()
+                if ok:
+                    dist.barrier()
+                dist.destroy_process_group()
         return {"step": self.step, "val": last_val,
                 "seconds": time.perf_counter() - t_start}
 
