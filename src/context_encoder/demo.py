@@ -7,6 +7,7 @@ methods, scores everything the paper's way and writes an HTML report.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from pathlib import Path
 
@@ -14,9 +15,11 @@ from .evaluation import default_model_for, evaluate, markdown_table, write_repor
 
 __all__ = ["run_demo"]
 
+logger = logging.getLogger(__name__)
+
 
 def run_demo(out: str | Path = "out/demo", count: int = 100, device: str = "auto",
-             log=print) -> dict:
+             log=logger.info) -> dict:
     """Evaluate both shipped models against the baselines on ``count`` validation facades:
     the center model on the paper's center hole, the free-form model on thick masks."""
     from PIL import Image
@@ -57,7 +60,7 @@ def add_cli(subparsers, CLIError) -> None:  # noqa: N803 - the exception class
         from .checkpoint import CheckpointError
 
         try:
-            run_demo(args.out, args.count, args.device)
+            run_demo(args.out, args.count, args.device, log=print)
         except (CheckpointError, ValueError) as e:
             raise CLIError(str(e)) from e
         return 0
