@@ -384,21 +384,29 @@ def test_422_full_mask(client):
 # ---------------------------------------------------------------------------------------
 # Concurrency: the event loop keeps answering while the workers are busy
 # ---------------------------------------------------------------------------------------
-def test_event_loop_not_blocked_by_inference(tiny_model):
-    import httpx
-
-    app = create_app(str(tiny_model), device="cpu", workers=1)
-    service = app.state.service
-    real = service.store.get("tiny")
+def _slow_inference(app, seconds: float = 1.0):
+    """Make the app's default model sleep ``seconds`` per request; returns (the event set
+    when an inference starts, the real inpainter)."""
+    store = app.state.service.store
+    real = store.get("tiny")
     started = threading.Event()
 
     class Slow:
         def __call__(self, image, mask):
             started.set()
-            time.sleep(1.0)
+            time.sleep(seconds)
             return real(image, mask)
 
-    service.store._loaded["tiny"] = Slow()
+    store._loaded["tiny"] = Slow()
+    return started, real
+
+
+def test_event_loop_not_blocked_by_inference(tiny_model):
+    import httpx
+
+    app = create_app(str(tiny_model), device="cpu", workers=1)
+    service = app.state.service
+    started, _ = _slow_inference(app)
 
     async def scenario() -> tuple[float, float, int]:
         transport = httpx.ASGITransport(app=app)
@@ -420,6 +428,153 @@ def test_event_loop_not_blocked_by_inference(tiny_model):
         service.shutdown()
     assert codes == 400
     assert t_health < 0.8 < t_slow
+
+
+def _good_request(ac):
+    return ac.post("/api/v1/inpaint", files={"image": ("a.png", _encode(_image(20, 20)))},
+                   data={"box": "1,1,5,5"})
+
+
+def test_503_when_max_queue_is_full_then_recovers(tiny_model):
+    """max_queue=1: a second request while the first runs is answered 503 with
+    Retry-After before its body is read; GETs still answer; then requests succeed again."""
+    import httpx
+
+    app = create_app(str(tiny_model), device="cpu", workers=2, max_queue=1)
+    service = app.state.service
+    assert service.max_queue == 1
+    started, real = _slow_inference(app, 1.0)
+    body_read = []
+
+    async def body():  # streamed by ASGITransport only when the app reads the body
+        body_read.append(True)
+        yield (b'--xyz\r\nContent-Disposition: form-data; name="box"\r\n\r\n1,1,5,5\r\n'
+               b"--xyz--\r\n")
+
+    async def scenario():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as ac:
+            slow = asyncio.create_task(_good_request(ac))
+            while not started.is_set():
+                await asyncio.sleep(0.01)
+            busy = await ac.post("/api/v1/inpaint", content=body(),
+                                 headers={"content-type": "multipart/form-data; boundary=xyz"})
+            health = (await ac.get("/api/v1/health")).json()
+            first = await slow
+            service.store._loaded["tiny"] = real
+            again = [await _good_request(ac) for _ in range(2)]
+            after = (await ac.get("/api/v1/health")).json()
+            return busy, health, first, again, after
+
+    try:
+        busy, health, first, again, after = asyncio.run(scenario())
+    finally:
+        service.shutdown()
+    _assert_error(busy, 503, "server busy: 1 requests in progress; retry later")
+    assert busy.headers["retry-after"] == "1"
+    assert body_read == []  # refused before reading the body
+    assert (health["in_progress"], health["max_queue"]) == (1, 1)
+    assert first.status_code == 200, first.text
+    assert [r.status_code for r in again] == [200, 200]
+    assert after["in_progress"] == 0 == service.in_progress
+
+
+def test_admission_released_on_every_path(tiny_model):
+    """Errors (4xx answers, 413 while reading, a failing model, a cancelled request) all
+    give their place back: with max_queue=1 the next request is still admitted."""
+    import httpx
+
+    app = create_app(str(tiny_model), device="cpu", max_queue=1, max_upload_bytes=10_000)
+    service = app.state.service
+    with TestClient(app) as c:
+        assert c.get("/api/v1/health").json()["max_queue"] == 1
+        _assert_error(_post(c, box="1,1,5,5"), 400, "image")
+        _assert_error(c.post("/api/v1/inpaint", data={"image": "x", "box": "1,1,2,2"}), 400)
+        _assert_error(_post(c, b"0" * 100, box="1,1,5,5"), 415)
+        _assert_error(_post(c, _encode(_image(20, 20)), box="0,0,20,20"), 422)
+        _assert_error(_post(c, b"0" * 20_000, box="1,1,5,5"), 413)  # by Content-Length
+
+        def chunks():  # no Content-Length: 413 raised while the body is read
+            yield (b'--xyz\r\nContent-Disposition: form-data; name="image"; filename="a"'
+                   b"\r\n\r\n")
+            for _ in range(20):
+                yield b"x" * 1000
+            yield b"\r\n--xyz--\r\n"
+
+        r = c.post("/api/v1/inpaint", content=chunks(),
+                   headers={"content-type": "multipart/form-data; boundary=xyz"})
+        _assert_error(r, 413, "upload limit")
+        _assert_error(c.post("/api/v1/nope"), 404)
+        real = service.store.get("tiny")
+
+        class Broken:
+            def __call__(self, image, mask):
+                raise RuntimeError("boom")
+
+        service.store._loaded["tiny"] = Broken()
+        _assert_error(_post(c, _encode(_image(20, 20)), box="1,1,5,5"), 500, "inpainting")
+        service.store._loaded["tiny"] = real
+        assert service.in_progress == 0
+        assert _post(c, _encode(_image(20, 20)), box="1,1,5,5").status_code == 200
+
+    # a request cancelled while its inference runs (a client gone) gives its place back
+    started, real = _slow_inference(app, 0.5)
+
+    async def cancelled():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as ac:
+            task = asyncio.create_task(_good_request(ac))
+            while not started.is_set():
+                await asyncio.sleep(0.01)
+            assert service.in_progress == 1
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            in_progress = service.in_progress
+            service.store._loaded["tiny"] = real
+            return in_progress, await _good_request(ac)
+
+    try:
+        in_progress, r = asyncio.run(cancelled())
+    finally:
+        service.shutdown()
+    assert in_progress == 0
+    assert r.status_code == 200, r.text
+
+
+def test_create_app_rejects_bad_limits(tiny_model):
+    with pytest.raises(ValueError, match="max_queue"):
+        create_app(str(tiny_model), device="cpu", max_queue=0)
+    with pytest.raises(ValueError, match="trusted_hosts"):
+        create_app(str(tiny_model), device="cpu", trusted_hosts=[])
+    app = create_app(str(tiny_model), device="cpu", workers=3)
+    assert app.state.service.max_queue == 12
+    assert app.state.trusted_hosts is None
+
+
+# ---------------------------------------------------------------------------------------
+# Host header check (DNS rebinding protection)
+# ---------------------------------------------------------------------------------------
+def test_trusted_hosts(tiny_model):
+    from context_encoder.server import LOOPBACK_HOSTS
+
+    app = create_app(str(tiny_model), device="cpu", trusted_hosts=list(LOOPBACK_HOSTS))
+    with TestClient(app) as c:
+        for host in ("127.0.0.1:8000", "127.0.0.1", "localhost", "LocalHost:8000", "[::1]",
+                     "[::1]:8000", "[0:0:0:0:0:0:0:1]:80"):
+            r = c.get("/api/v1/health", headers={"host": host})
+            assert r.status_code == 200, (host, r.text)
+        assert _post(c, _encode(_image(20, 20)), box="1,1,5,5",
+                     ).status_code == 400  # TestClient's own Host: testserver
+        r = c.post("/api/v1/inpaint", files={"image": ("a.png", _encode(_image(20, 20)))},
+                   data={"box": "1,1,5,5"}, headers={"host": "127.0.0.1:8000"})
+        assert r.status_code == 200, r.text
+        for host in ("evil.example", "evil.example:8000", "127.0.0.1.evil.example",
+                     "localhost.evil.example:8000", "evil.example#@127.0.0.1", "[::1",
+                     "::1", "127.0.0.1:80:80", "127.0.0.1:x", "[::2]:8000", ""):
+            r = c.get("/api/v1/health", headers={"host": host})
+            _assert_error(r, 400, "host")
+        _assert_error(c.get("/", headers={"host": "evil.example"}), 400, "evil.example")
 
 
 # ---------------------------------------------------------------------------------------
@@ -451,8 +606,21 @@ def test_cli_serve(tiny_model, monkeypatch):
     assert kw["host"] == "127.0.0.1" and kw["port"] == 8123
     s = app.state.service
     assert (s.max_upload_bytes, s.max_pixels, s.workers) == (1024 * 1024, 2_000_000, 3)
+    assert s.max_queue == 12  # 4 x workers
+    assert app.state.trusted_hosts == ["127.0.0.1", "localhost", "::1", "[::1]"]
+    args = _serve_args("--model", str(tiny_model), "--device", "cpu", "--max-queue", "5",
+                       "--host", "0.0.0.0")
+    assert args.func(args) == 0
+    app, kw = calls[-1]
+    assert kw["host"] == "0.0.0.0" and app.state.service.max_queue == 5
+    assert app.state.trusted_hosts is None  # not loopback: any Host
+    args = _serve_args("--model", str(tiny_model), "--device", "cpu", "--host", "::1",
+                       "--allowed-host", "inpaint.lan")
+    assert args.func(args) == 0
+    assert calls[-1][0].state.trusted_hosts == ["127.0.0.1", "localhost", "::1", "[::1]",
+                                                "inpaint.lan"]
     for bad in (["--model", "/no/such/model.safetensors"], ["--workers", "0"],
-                ["--max-upload-mb", "0"]):
+                ["--max-upload-mb", "0"], ["--max-queue", "0"]):
         args = _serve_args(*bad)
         with pytest.raises(_CLIError):
             args.func(args)

@@ -14,7 +14,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .app import create_app
 
-__all__ = ["add_cli", "create_app"]
+__all__ = ["LOOPBACK_HOSTS", "add_cli", "create_app"]
+
+#: Host header values accepted (any port) when the server is bound to a loopback address:
+#: a page elsewhere that rebinds its DNS name to 127.0.0.1 still sends its own name.
+LOOPBACK_HOSTS: tuple[str, ...] = ("127.0.0.1", "localhost", "::1", "[::1]")
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +38,20 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _trusted_hosts(host: str, allowed: list[str]) -> list[str] | None:
+    """The Host header values ``serve`` accepts: the loopback names (and the bound address)
+    when bound to loopback, plus ``--allowed-host`` values; None (any) otherwise."""
+    hosts: list[str] = []
+    if _is_loopback(host):
+        hosts += LOOPBACK_HOSTS
+        if host not in hosts:
+            hosts.append(host)
+    elif not allowed:
+        return None
+    hosts += [h.strip() for h in allowed if h.strip() and h.strip() not in hosts]
+    return hosts
 
 
 def add_cli(subparsers: Any, CLIError: type[Exception]) -> None:  # noqa: N803 - a class
@@ -61,6 +79,15 @@ def add_cli(subparsers: Any, CLIError: type[Exception]) -> None:  # noqa: N803 -
                    help="largest image in megapixels, checked before decoding (default 40)")
     p.add_argument("--workers", type=int, default=2,
                    help="requests processed at the same time (default 2)")
+    p.add_argument("--max-queue", type=int, default=None, metavar="N",
+                   help="requests admitted at once, processed or waiting (default 4 x "
+                        "--workers); more are answered 503 with Retry-After before their "
+                        "body is read")
+    p.add_argument("--allowed-host", action="append", default=[], metavar="HOST",
+                   help="also accept this Host header (repeatable; e.g. the name a reverse "
+                        "proxy forwards). Bound to loopback, only 127.0.0.1, localhost and "
+                        "[::1] are accepted otherwise (DNS rebinding protection); on other "
+                        "addresses any Host is accepted unless this is given")
     p.set_defaults(func=lambda args: _cmd_serve(args, CLIError))
 
 
@@ -73,6 +100,9 @@ def _cmd_serve(args: argparse.Namespace, CLIError: type[Exception]) -> int:  # n
         raise CLIError(f"--max-upload-mb must be positive, got {args.max_upload_mb:g}")
     if args.max_megapixels <= 0:
         raise CLIError(f"--max-megapixels must be positive, got {args.max_megapixels:g}")
+    if args.max_queue is not None and args.max_queue < 1:
+        raise CLIError(f"--max-queue must be >= 1, got {args.max_queue}")
+    trusted_hosts = _trusted_hosts(args.host, args.allowed_host)
     try:
         import uvicorn
 
@@ -86,11 +116,15 @@ def _cmd_serve(args: argparse.Namespace, CLIError: type[Exception]) -> int:  # n
             max_upload_bytes=int(args.max_upload_mb * 1024 * 1024),
             max_pixels=int(args.max_megapixels * 1_000_000),
             workers=args.workers,
+            max_queue=args.max_queue,
+            trusted_hosts=trusted_hosts,
         )
     except (ValueError, RuntimeError, OSError) as e:  # CheckpointError is a ValueError
         raise CLIError(str(e)) from e
     if not _is_loopback(args.host):
         logger.warning("binding %s: the server is reachable from other machines", args.host)
+    if trusted_hosts is not None:
+        logger.info("accepting Host headers %s only", ", ".join(trusted_hosts))
     shown = f"[{args.host}]" if ":" in args.host else args.host
     print(f"serving {app.state.service.store.default} on http://{shown}:{args.port}/ "
           "(Ctrl+C to stop)", flush=True)

@@ -12,10 +12,14 @@ Routes (the app is built by :func:`create_app`; nothing runs on import):
 
 Every error is JSON ``{"error": "..."}``: 400 malformed request, 413 body over the upload
 limit or image over the pixel limit (checked from the header, before decoding), 415 not
-an image, 422 mask / box that does not fit the image, 500 unexpected failures.
+an image, 422 mask / box that does not fit the image, 500 unexpected failures, 503 server
+busy (with ``Retry-After``), 400 as well for a Host header not in ``trusted_hosts``.
 
 Decoding, inference and encoding run in a bounded thread pool, so the event loop keeps
-serving other requests meanwhile (torch releases the GIL while it computes).
+serving other requests meanwhile (torch releases the GIL while it computes). Requests
+with a body are admitted at most ``max_queue`` at once (being read, waiting for a worker
+or processed); the others are answered 503 before their body is read, so memory stays
+bounded by about ``max_queue`` x the upload limit.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import asyncio
 import contextlib
 import functools
 import io
+import ipaddress
 import json
 import logging
 import re
@@ -144,6 +149,109 @@ class _BodyLimitMiddleware:
             if e.status_code != 413 or started:
                 raise
             await _json_error(413, str(e.detail), {"Connection": "close"})(scope, receive, send)
+
+
+class _AdmissionMiddleware:
+    """Admit at most ``service.max_queue`` requests with a body at once (being read,
+    waiting for a worker or processed); answer the others 503 with ``Retry-After`` at
+    once, before reading their body. GET / HEAD / OPTIONS requests (page, health, models)
+    are never refused.
+
+    The count lives on the event loop (no lock needed) and is released when the response
+    ends, however the request ends: success, error response, exception or disconnect."""
+
+    _BODYLESS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+    def __init__(self, app: ASGIApp, service: _Service) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method", "GET") in self._BODYLESS:
+            await self.app(scope, receive, send)
+            return
+        service = self.service
+        if service.in_progress >= service.max_queue:
+            message = f"server busy: {service.in_progress} requests in progress; retry later"
+            await _json_error(503, message, {"Retry-After": "1"})(scope, receive, send)
+            return
+        service.in_progress += 1
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                service.in_progress -= 1
+
+        async def releasing_send(message: Message) -> None:
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                release()  # before the last bytes leave: the client may send its next at once
+            await send(message)
+
+        try:
+            await self.app(scope, receive, releasing_send)
+        finally:
+            release()
+
+
+# ---------------------------------------------------------------------------------------
+# Host header check (DNS rebinding protection for servers bound to loopback)
+# ---------------------------------------------------------------------------------------
+_HOST_RE = re.compile(r"(?:\[(?P<v6>[0-9a-f:.]+)\]|(?P<name>[^\[\]:/@\s]+))(?::\d{0,5})?")
+
+
+def _normal_host(host: str) -> str:
+    """A host name lower case, an IP literal in its canonical form, without brackets."""
+    host = host.strip().lower()
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    try:
+        return ipaddress.ip_address(host).compressed
+    except ValueError:
+        return host
+
+
+def _host_of(header: str) -> str | None:
+    """The host of a Host header value (port dropped, normalised); None when malformed."""
+    m = _HOST_RE.fullmatch(header.strip().lower())
+    if m is None:
+        return None
+    if m["v6"] is not None:
+        try:
+            return ipaddress.IPv6Address(m["v6"]).compressed
+        except ValueError:
+            return None
+    return _normal_host(m["name"])
+
+
+class _TrustedHostMiddleware:
+    """Refuse requests whose Host header (any port) is not one of ``hosts``: 400 JSON.
+
+    Like Starlette's TrustedHostMiddleware, but answers JSON, handles ``[::1]:8000`` on
+    every Starlette version and compares IP literals in canonical form. A page on another
+    site that rebinds its name to 127.0.0.1 still sends its own name as Host: refused."""
+
+    def __init__(self, app: ASGIApp, hosts: list[str]) -> None:
+        self.app = app
+        self.hosts = frozenset(_normal_host(h) for h in hosts)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        values = [v for k, v in scope.get("headers", []) if k == b"host"]
+        value = values[0].decode("latin-1") if len(values) == 1 else ""
+        if _host_of(value) in self.hosts:
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        shown = value if len(value) <= 100 else value[:100] + "..."
+        reason = "missing or repeated Host header" if len(values) != 1 else (
+            f"Host header {shown!r} is not allowed by this server")
+        await _json_error(400, reason)(scope, receive, send)
 
 
 def _mb(n: int) -> str:
@@ -428,11 +536,14 @@ class _Service:
     """The state behind the routes: models, limits and the worker pool."""
 
     def __init__(self, store: _ModelStore, *, max_upload_bytes: int, max_pixels: int,
-                 workers: int) -> None:
+                 workers: int, max_queue: int) -> None:
         self.store = store
         self.max_upload_bytes = max_upload_bytes
         self.max_pixels = max_pixels
         self.workers = workers
+        self.max_queue = max_queue
+        #: Requests admitted now (see _AdmissionMiddleware; only touched on the event loop).
+        self.in_progress = 0
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 
@@ -524,6 +635,8 @@ class Health(BaseModel):
     loaded_models: list[str]
     device: str
     workers: int
+    max_queue: int
+    in_progress: int
     max_upload_bytes: int
     max_pixels: int
 
@@ -533,6 +646,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorBody, "description": "Upload or image too large"},
     415: {"model": ErrorBody, "description": "Not an image"},
     422: {"model": ErrorBody, "description": "Mask or box does not fit the image"},
+    503: {"model": ErrorBody, "description": "Server busy (max_queue requests admitted); "
+                                             "retry after Retry-After seconds"},
 }
 
 
@@ -556,14 +671,21 @@ def create_app(
     max_upload_bytes: int = 20 * 1024 * 1024,
     max_pixels: int = 40_000_000,
     workers: int = 2,
+    max_queue: int | None = None,
+    trusted_hosts: list[str] | None = None,
 ) -> FastAPI:
     """Build the server: load ``model`` (a shipped name or a path; the default model of
     requests), and serve the API and the page.
 
     ``max_upload_bytes`` bounds the request body, ``max_pixels`` the width x height of
     uploaded images (checked from the header before decoding); ``workers`` is the number
-    of requests decoded / inpainted / encoded at the same time. Other shipped models named
-    in requests are loaded on first use and kept. Raises
+    of requests decoded / inpainted / encoded at the same time, ``max_queue`` (default
+    4 x ``workers``) the number of requests with a body admitted at once, processed or
+    waiting: more are answered 503 with ``Retry-After: 1`` before their body is read.
+    ``trusted_hosts`` (default None: any) are the Host header values accepted, any port
+    (``serve`` passes the loopback names when bound to loopback: DNS rebinding protection);
+    others are answered 400. Other shipped models named in requests are loaded on first
+    use and kept. Raises
     :class:`~context_encoder.checkpoint.CheckpointError` when ``model`` cannot be loaded.
     """
     if workers < 1:
@@ -572,6 +694,16 @@ def create_app(
         raise ValueError(f"max_upload_bytes must be >= 1, got {max_upload_bytes}")
     if max_pixels < 1:
         raise ValueError(f"max_pixels must be >= 1, got {max_pixels}")
+    if max_queue is None:
+        max_queue = 4 * workers
+    if max_queue < 1:
+        raise ValueError(f"max_queue must be >= 1, got {max_queue}")
+    if trusted_hosts is not None:
+        trusted_hosts = [h for h in trusted_hosts if h.strip()]
+        if not trusted_hosts:
+            raise ValueError("trusted_hosts is empty: no request could be served")
+        if "*" in trusted_hosts:
+            trusted_hosts = None
     # PIL refuses images over 2x MAX_IMAGE_PIXELS at open (DecompressionBombError); our own
     # check from the header comes first, so only raise PIL's limit when ours is higher.
     if Image.MAX_IMAGE_PIXELS is not None and max_pixels > Image.MAX_IMAGE_PIXELS:
@@ -580,11 +712,12 @@ def create_app(
     store = _ModelStore(str(model), device)
     first = store.get(store.default)  # load the default model now: fail fast
     service = _Service(store, max_upload_bytes=max_upload_bytes, max_pixels=max_pixels,
-                       workers=workers)
+                       workers=workers, max_queue=max_queue)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        logger.info("serving %s on %s with %d workers", store.default, first.device, workers)
+        logger.info("serving %s on %s with %d workers, %d requests admitted at most",
+                    store.default, first.device, workers, max_queue)
         try:
             yield
         finally:
@@ -599,7 +732,13 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.service = service
+    app.state.trusted_hosts = trusted_hosts
+    # The last added runs first: Host check, then body limit, then admission (a body over
+    # the limit by its Content-Length is refused without taking a place).
+    app.add_middleware(_AdmissionMiddleware, service=service)
     app.add_middleware(_BodyLimitMiddleware, limit=max_upload_bytes)
+    if trusted_hosts is not None:
+        app.add_middleware(_TrustedHostMiddleware, hosts=trusted_hosts)
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
@@ -680,7 +819,8 @@ def create_app(
     async def health() -> dict[str, Any]:
         return {"status": "ok", "version": __version__, "default_model": store.default,
                 "loaded_models": store.loaded(), "device": str(first.device),
-                "workers": workers, "max_upload_bytes": max_upload_bytes,
+                "workers": workers, "max_queue": max_queue,
+                "in_progress": service.in_progress, "max_upload_bytes": max_upload_bytes,
                 "max_pixels": max_pixels}
 
     @app.get("/", include_in_schema=False)
