@@ -346,8 +346,8 @@ class Trainer:
             self.G = self.G.to(memory_format=torch.channels_last)
             self.D = self.D.to(memory_format=torch.channels_last)
         opt_kw: dict[str, Any] = {"betas": (cfg.beta1, 0.999)}
-        if self.device.type == "cuda":
-            opt_kw["fused"] = True
+        if self.device.type in ("cuda", "cpu"):
+            opt_kw["fused"] = True  # one kernel per parameter group instead of a dozen passes
         else:
             opt_kw["foreach"] = True
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr * cfg.g_lr_mult, **opt_kw)
