@@ -161,6 +161,13 @@ def test_cli_train_with_yaml_config_then_export(tmp_path, capsys):
     m[..., 10:30, 10:30] = 1
     torch.testing.assert_close(gen(x, m), ref(x, m), atol=2e-2, rtol=0)
     export_generator(run, tmp_path / "f32.safetensors", half=False)
+    # --resume needs only the run folder: the run's saved options come back
+    assert main(["train", "--out", str(run), "--resume", "--steps", "4", "--no-progress"]) == 0
+    assert json.loads((run / "last.json").read_text())["step"] == 4
+    assert "training mixed model" in capsys.readouterr().out
+    assert main(["train", "--out", str(run), "--resume", "--bottleneck", "conv"]) == 2
+    assert "another model config" in capsys.readouterr().err
+    assert main(["train", "--out", str(run), "--steps", "5", "--epochs", "1"]) == 2
 
 
 def test_bf16_training_runs(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -53,6 +54,19 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from .training import TrainConfig, Trainer, TrainingError, load_train_config
 
     values: dict = {}
+    if args.steps is not None and args.epochs is not None:
+        raise CLIError("give --steps or --epochs, not both")
+    if args.resume:
+        # Continue with the run's own options; a config file or an option given here
+        # overrides them (a changed model config is then refused by the Trainer).
+        run_dir = Path(args.out or TrainConfig.out)
+        saved = run_dir / "config.json"
+        if saved.is_file():
+            try:
+                values.update(json.loads(saved.read_text()).get("train", {}))
+            except (OSError, ValueError) as e:
+                raise CLIError(f"{saved}: unreadable run config ({e})") from e
+            values.pop("progress", None)
     if args.config:
         try:
             values.update(load_train_config(args.config))
@@ -63,6 +77,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         v = getattr(args, key)
         if v is not None:
             values[key] = v
+    if args.steps is not None:
+        values["epochs"] = None  # an explicit --steps wins over a saved --epochs
     if args.out is not None:
         values["out"] = args.out
     if args.no_progress:
@@ -143,7 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
     for flag, kw in _TRAIN_OPTS:
         t.add_argument(flag, default=None, **kw)
     t.add_argument("--out", default=None, help="run folder (default runs/context-encoder)")
-    t.add_argument("--resume", action="store_true", help="continue the run in --out")
+    t.add_argument("--resume", action="store_true",
+                   help="continue the run in --out from its last checkpoint, with its saved "
+                        "options (options given here override them)")
     t.add_argument("--config", help="YAML or TOML file with the same keys as the options")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     t.set_defaults(func=_cmd_train)
