@@ -74,6 +74,15 @@ def test_existing_run_is_not_overwritten_and_resume_checks_config(tmp_path):
     assert (tmp_path / "run" / "last.json").read_text() == before
 
 
+def test_resume_with_a_new_lr_uses_it(tmp_path):
+    Trainer(tiny(tmp_path, steps=3)).fit()
+    with pytest.warns(UserWarning, match="changed training options"):
+        trainer = Trainer(tiny(tmp_path, steps=6, lr=5e-5, g_lr_mult=2.0), resume=True)
+    assert trainer.step == 3
+    assert [g["lr"] for g in trainer.opt_d.param_groups] == [5e-5]
+    assert [g["lr"] for g in trainer.opt_g.param_groups] == [1e-4]
+
+
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
     cfg = tiny(tmp_path, steps=6)
     trainer = Trainer(cfg)

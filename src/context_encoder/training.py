@@ -412,6 +412,11 @@ class Trainer:
         st = ck["state"]
         self.opt_g.load_state_dict(st["opt_g"])
         self.opt_d.load_state_dict(st["opt_d"])
+        # The saved optimizer state carries the learning rates it ran with; a --lr or
+        # --g-lr-mult given on resume must win over them (the warning above says they changed).
+        for opt, lr in ((self.opt_g, self.cfg.lr * self.cfg.g_lr_mult), (self.opt_d, self.cfg.lr)):
+            for group in opt.param_groups:
+                group["lr"] = lr
         if "scaler" in st and st["scaler"]:
             self.scaler.load_state_dict(st["scaler"])
         self.step = int(st["step"])
