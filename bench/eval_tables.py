@@ -1,6 +1,7 @@
-"""Print the README's quality tables from the JSON files ``context-encoder evaluate --json`` writes.
+"""Print the README's quality tables from ``context-encoder evaluate --json`` files.
 
     python bench/eval_tables.py docs/eval-center-500.json docs/eval-thick-500.json
+    python bench/eval_tables.py out/demo/summary.json     # make demo's results, both masks
 
 Each table lists every method of the file by PSNR over the hole, then the margin of each model
 (a method that is not a classical one) over the best classical method on the same holes.
@@ -15,8 +16,13 @@ from pathlib import Path
 CLASSICAL = ("mean", "telea", "ns", "biharmonic", "patchmatch")
 
 
-def table(path: Path) -> str:
-    result = json.loads(path.read_text())
+def tables(path: Path) -> list[str]:
+    data = json.loads(path.read_text())
+    results = [data] if "methods" in data else list(data.values())  # demo: {mask: result}
+    return [table(r, path) for r in results]
+
+
+def table(result: dict, path: Path) -> str:
     methods = result["methods"]
     rows = sorted(methods.items(), key=lambda kv: -kv[1]["psnr"])
     lines = [
@@ -43,7 +49,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="+", type=Path)
     args = parser.parse_args()
-    print("\n\n".join(table(p) for p in args.files))
+    print("\n\n".join(t for p in args.files for t in tables(p)))
 
 
 if __name__ == "__main__":
