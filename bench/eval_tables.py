@@ -3,8 +3,8 @@
     python bench/eval_tables.py docs/eval-center-500.json docs/eval-thick-500.json
     python bench/eval_tables.py out/demo/summary.json     # make demo's results, both masks
 
-Each table lists every method of the file by PSNR over the hole, then the margin of each model
-(a method that is not a classical one) over the best classical method on the same holes.
+Each table is the one ``evaluate`` and ``demo`` print, followed by the margin of each model (a
+method that is not a baseline) over the best baseline on the same holes.
 """
 
 from __future__ import annotations
@@ -13,33 +13,28 @@ import argparse
 import json
 from pathlib import Path
 
-CLASSICAL = ("mean", "telea", "ns", "biharmonic", "patchmatch")
+from context_encoder.baselines import BASELINES
+from context_encoder.evaluation import EvalResult, markdown_table
 
 
 def tables(path: Path) -> list[str]:
-    data = json.loads(path.read_text())
-    results = [data] if "methods" in data else list(data.values())  # demo: {mask: result}
-    return [table(r, path) for r in results]
+    try:
+        data = json.loads(path.read_text())
+        results = [data] if "methods" in data else list(data.values())  # demo: {mask: result}
+        return [table(EvalResult(r["count"], r["mask"], r["methods"]), path) for r in results]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        raise SystemExit(f"{path}: not an evaluate --json or demo summary file ({e!r})") from e
 
 
-def table(result: dict, path: Path) -> str:
-    methods = result["methods"]
-    rows = sorted(methods.items(), key=lambda kv: -kv[1]["psnr"])
-    lines = [
-        f"{result['mask']} holes, {result['count']} validation facades (`{path.as_posix()}`):",
-        "",
-        "| method | PSNR hole (dB) | L1 hole | L2 hole | SSIM | s/image |",
-        "|---|---|---|---|---|---|",
-    ]
-    for name, m in rows:
-        lines.append(f"| {name} | {m['psnr']:.2f} | {m['l1']:.2%} | {m['l2']:.2%} | "
-                     f"{m['ssim']:.3f} | {m['seconds_per_image']:.4f} |")
-    classical = {k: v for k, v in methods.items() if k in CLASSICAL}
-    if classical:
-        best_name, best = max(classical.items(), key=lambda kv: kv[1]["psnr"])
+def table(res: EvalResult, path: Path) -> str:
+    lines = [f"{res.mask} holes, {res.count} validation facades (`{path.as_posix()}`):", "",
+             markdown_table(res)]
+    baselines = {k: v for k, v in res.methods.items() if k in BASELINES}
+    if baselines:
+        best_name, best = max(baselines.items(), key=lambda kv: kv[1]["psnr"])
         lines.append("")
-        for name, m in rows:
-            if name not in CLASSICAL:
+        for name, m in sorted(res.methods.items(), key=lambda kv: -kv[1]["psnr"]):
+            if name not in BASELINES:
                 lines.append(f"`{name}`: {m['psnr'] - best['psnr']:+.2f} dB over the best "
                              f"classical method ({best_name}, {best['psnr']:.2f} dB).")
     return "\n".join(lines)

@@ -57,11 +57,16 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if args.steps is not None and args.epochs is not None:
         raise CLIError("give --steps or --epochs, not both")
     if args.resume:
-        # Continue with the run's own options; a config file or an option given here
-        # overrides them (a changed model config is then refused by the Trainer).
-        run_dir = Path(args.out or TrainConfig.out)
-        saved = run_dir / "config.json"
-        if saved.is_file():
+        # Continue with the options of the checkpoint being resumed (not the run folder's
+        # config.json, which a later start may have rewritten); a config file or an option
+        # given here overrides them (a changed model config is then refused by the Trainer).
+        from .checkpoint import CheckpointError, find_checkpoint
+
+        try:
+            saved = find_checkpoint(Path(args.out or TrainConfig.out)) / "config.json"
+        except CheckpointError:
+            saved = None  # the Trainer reports the missing checkpoint
+        if saved is not None:
             try:
                 values.update(json.loads(saved.read_text()).get("train", {}))
             except (OSError, ValueError) as e:
