@@ -16,6 +16,7 @@ import pytest
 import torch
 from PIL import Image
 
+import context_encoder.inference as inpainting
 from context_encoder import Generator, ModelConfig
 from context_encoder.checkpoint import CheckpointError, save_generator
 from context_encoder.inference import (
@@ -168,6 +169,47 @@ def test_windows_of_a_list_run_in_one_batch(full_inp):
     assert isinstance(outs, list) and len(outs) == 2
     for out, img in zip(outs, imgs, strict=True):
         _check(out, img, mask)
+
+
+def _mixed_masks(size: int) -> list[np.ndarray]:
+    """A center square, two holes far apart, a hole at the border, a hole beside the center."""
+    boxes = [[(32, 32, 64, 64)], [(40, 40, 40, 40), (2, 2, 10, 10)], [(0, 50, 20, 30)],
+             [(44, 44, 40, 40), (100, 60, 12, 12)]]
+    out = []
+    for group in boxes:
+        m = np.zeros((size, size), bool)
+        for b in group:
+            m |= box_mask((size, size), [v * size // 128 for v in b])
+        out.append(m)
+    return out
+
+
+@pytest.mark.parametrize("which", ["full", "center"])
+def test_skipping_the_smooth_fill_changes_no_pixel(which, full_inp, center_inp, monkeypatch):
+    inp = full_inp if which == "full" else center_inp
+    size = inp.config.image_size
+    imgs = [_rand((size, size, 3), seed=s) for s in range(4)]
+    imgs += [_rand((200, 150, 3), seed=8), _rand((40, 50, 3), seed=9)]  # small: enlarged
+    masks = _mixed_masks(size) + [_holes(200, 150), box_mask((40, 50), "20,15,5,5")]
+    calls = {"smooth": 0}
+    real = inpainting._smooth_fill
+
+    def counted(*a):
+        calls["smooth"] += 1
+        return real(*a)
+
+    monkeypatch.setattr(inpainting, "_smooth_fill", counted)
+    skipped = inp(imgs, masks)
+    assert 1 <= calls["smooth"] < len(imgs)  # some images need it, some do not
+    calls["smooth"] = 0
+    monkeypatch.setattr(Inpainter, "_needs_smooth_context", lambda self, mask, g: True)
+    forced = inp(imgs, masks)
+    assert calls["smooth"] == len(imgs)
+    for a, b in zip(skipped, forced, strict=True):
+        assert np.array_equal(a, b)
+    one_by_one = [inp(img, m) for img, m in zip(imgs, masks, strict=True)]  # batch = singles
+    for a, b in zip(forced, one_by_one, strict=True):
+        assert np.array_equal(a, b)
 
 
 def test_list_with_list_of_masks(center_inp):

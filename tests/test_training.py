@@ -179,6 +179,17 @@ def test_cli_train_with_yaml_config_then_export(tmp_path, capsys):
     assert main(["train", "--out", str(run), "--steps", "5", "--epochs", "1"]) == 2
 
 
+def test_default_workers_feed_a_gpu_from_the_rank_share_of_cores(monkeypatch):
+    from context_encoder.training import default_workers
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(16)), raising=False)
+    assert default_workers(torch.device("cpu")) == 1
+    assert default_workers(torch.device("cuda")) == 8
+    assert default_workers(torch.device("cuda"), world=4) == 3
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    assert default_workers(torch.device("cuda")) == 1
+
+
 def test_bf16_training_runs(tmp_path):
     result = Trainer(tiny(tmp_path, steps=2, precision="bf16")).fit()
     assert np.isfinite(result["val"]["psnr"])

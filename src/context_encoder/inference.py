@@ -42,7 +42,8 @@ import os
 import sys
 import tempfile
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -401,6 +402,26 @@ def _feather(rgb: np.ndarray, mask: np.ndarray, pred: np.ndarray, feather: int) 
     return out
 
 
+class _Serial:
+    """Stands in for a thread pool where one thread is all there is to use."""
+
+    def __enter__(self) -> _Serial:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    @staticmethod
+    def map(fn: Callable[..., Any], *its: Any) -> Iterator[Any]:
+        return map(fn, *its)
+
+
+def _host_pool(n_items: int) -> Any:
+    """Threads for per-image CPU work: up to one per core (at most 8), none for one item."""
+    workers = min(n_items, os.cpu_count() or 1, 8)
+    return ThreadPoolExecutor(workers) if workers > 1 else _Serial()
+
+
 # ---------------------------------------------------------------------------------------
 # Inpainters
 # ---------------------------------------------------------------------------------------
@@ -594,31 +615,64 @@ class Inpainter(_InpainterBase):
                     out.append(full)
         return out
 
+    def _needs_smooth_context(self, mask: np.ndarray, g: _Group) -> bool:
+        """Whether hole pixels can reach the model input of window ``g`` as context.
+
+        The full-task model blanks every model pixel that a hole pixel touches; the
+        center-task model blanks its central square, so there only hole pixels mapped
+        outside that square (other holes, reflections) are context. Area shrinking (window
+        at least S px) keeps each pixel's footprint, so this holds after resampling too;
+        cubic enlarging (smaller windows) spreads pixels into their neighbours and always
+        gets the smooth fill."""
+        if g.side < self.config.image_size:
+            return True
+        if self.config.task == "full":
+            return False
+        h, w = mask.shape
+        rows = _reflect_index(np.arange(g.top, g.top + g.side), h)
+        cols = _reflect_index(np.arange(g.left, g.left + g.side), w)
+        win = mask[rows[:, None], cols[None, :]]
+        ys, xs = np.flatnonzero(win.any(axis=1)), np.flatnonzero(win.any(axis=0))
+        inside = self._geo._inside_blank(int(ys[0]), int(ys[-1]) + 1, g.side) and \
+            self._geo._inside_blank(int(xs[0]), int(xs[-1]) + 1, g.side)
+        return not inside
+
+    def _prepare(self, k: int, rgb: np.ndarray, mask: np.ndarray
+                 ) -> tuple[np.ndarray, list[_Job]]:
+        """Group one image's holes into windows and build their model inputs."""
+        labels, groups = _group_components(mask, self._geo)
+        for g in groups:
+            self._geo.place(g, *mask.shape)
+        # The push-pull fill only matters where hole pixels are seen as context; skipping it
+        # elsewhere changes no output pixel (tests/test_inference.py checks this).
+        smooth = any(self._needs_smooth_context(mask, g) for g in groups)
+        base = _smooth_fill(rgb, mask) if smooth else rgb
+        logger.debug("image %d: %d hole groups, windows %s", k, len(groups),
+                     [g.side for g in groups])
+        return labels, [self._make_job(k, base, mask, g) for g in groups]
+
     def _fill(self, images: list[np.ndarray], masks: list[np.ndarray]) -> list[np.ndarray]:
         rgbs = [_to_rgb01(img) for img in images]
-        jobs: list[_Job] = []
-        labels_of: list[np.ndarray] = []
-        for k, (rgb, mask) in enumerate(zip(rgbs, masks, strict=True)):
-            labels, groups = _group_components(mask, self._geo)
-            labels_of.append(labels)
-            base = _smooth_fill(rgb, mask)
-            for g in groups:
-                self._geo.place(g, *mask.shape)
-                jobs.append(self._make_job(k, base, mask, g))
-            logger.debug("image %d: %d hole groups, windows %s", k, len(groups),
-                         [g.side for g in groups])
-        preds = [np.zeros_like(rgb) for rgb in rgbs]
-        for job, out in zip(jobs, self._run(jobs), strict=True):
-            g = job.group
-            back = _resize(out, g.side)
-            y0, x0, y1, x1 = g.box
-            sel = np.isin(labels_of[job.image][y0:y1, x0:x1], g.labels)
-            win = back[y0 - g.top : y1 - g.top, x0 - g.left : x1 - g.left]
-            preds[job.image][y0:y1, x0:x1][sel] = win[sel]
-        return [
-            _feather(rgb, mask, np.clip(p, 0.0, 1.0), self.feather)
-            for rgb, mask, p in zip(rgbs, masks, preds, strict=True)
-        ]
+        # The per-image work before and after the generator (OpenCV and NumPy, which release
+        # the GIL) runs on threads, so that a batch keeps a GPU fed from several CPU cores.
+        with _host_pool(len(images)) as pool:
+            prepared = list(pool.map(self._prepare, range(len(rgbs)), rgbs, masks))
+            labels_of = [labels for labels, _ in prepared]
+            jobs = [job for _, image_jobs in prepared for job in image_jobs]
+            preds = [np.zeros_like(rgb) for rgb in rgbs]
+
+            def paste(job: _Job, out: np.ndarray) -> None:
+                g = job.group
+                back = _resize(out, g.side)
+                y0, x0, y1, x1 = g.box
+                sel = np.isin(labels_of[job.image][y0:y1, x0:x1], g.labels)
+                win = back[y0 - g.top : y1 - g.top, x0 - g.left : x1 - g.left]
+                preds[job.image][y0:y1, x0:x1][sel] = win[sel]  # groups of an image are disjoint
+
+            list(pool.map(paste, jobs, self._run(jobs)))
+            return list(pool.map(
+                lambda rgb, mask, p: _feather(rgb, mask, np.clip(p, 0.0, 1.0), self.feather),
+                rgbs, masks, preds))
 
 
 class BaselineInpainter(_InpainterBase):
