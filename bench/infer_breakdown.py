@@ -1,0 +1,63 @@
+"""Where an ``Inpainter`` call spends its time: the generator (with the transfers to and from
+the device) against the per-image host work around it (hole grouping, window placement,
+resampling, compositing, feathering).
+
+    python bench/infer_breakdown.py [--device cuda] [--iters 32]
+
+Same model and images as ``bench/speed.py``'s inference figures: the paper's center model
+(untrained weights), validation facades at 128 px, the central 64x64 hole.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from context_encoder import ModelConfig  # noqa: E402
+from context_encoder.inference import Inpainter  # noqa: E402
+from context_encoder.models import Generator  # noqa: E402
+from speed import _images, _sync  # noqa: E402
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--iters", type=int, default=32, help="timed calls at batch 1 (batch 64: /8)")
+    args = p.parse_args()
+    g = Generator(ModelConfig()).to(args.device)
+    inp = Inpainter(g.eval(), g.config, device=torch.device(args.device))
+    run = inp._run
+    spent = [0.0]
+
+    def timed_run(jobs):
+        t = time.perf_counter()
+        out = run(jobs)  # ends with a copy to the host, so the device work is finished
+        spent[0] += time.perf_counter() - t
+        return out
+
+    for n in (1, 64):
+        imgs, m = _images(n)
+        masks = [m] * n
+        for _ in range(3):
+            inp(imgs, masks)
+        iters = args.iters if n == 1 else max(2, args.iters // 8)
+        spent[0] = 0.0
+        inp._run = timed_run
+        _sync(args.device)
+        t0 = time.perf_counter()
+        for _ in range(iters):
+            inp(imgs, masks)
+        total = (time.perf_counter() - t0) / iters
+        inp._run = run
+        gen = spent[0] / iters
+        print(f"batch {n:2d}: {total * 1e3:7.2f} ms per call ({n / total:6.0f} img/s); generator and "
+              f"transfers {gen * 1e3:6.2f} ms, host work {(total - gen) * 1e3:6.2f} ms")
+
+
+if __name__ == "__main__":
+    main()
