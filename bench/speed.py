@@ -232,7 +232,7 @@ def main() -> None:
                       file=sys.stderr)
     dev_name = (torch.cuda.get_device_name() if args.device.startswith("cuda")
                 else f"CPU, {os.cpu_count()} cores")
-    summary: dict = {"device": dev_name}
+    summary: dict = {"device": dev_name, "torch": torch.__version__}
     print(f"\n{'':10} {'reference':>12} {'project':>12} {'ratio':>7} {'peak MB ref/proj':>18}")
     for key, ref, proj in pairs:
         r = statistics.median(results[ref]["img_s"])

@@ -39,8 +39,8 @@ _TRAIN_OPTS: list[tuple[str, dict]] = [
     ("--overlap-weight", {"type": float}),
     ("--precision", {"choices": ["auto", "fp32", "bf16", "fp16"]}),
     ("--device", {"help": "auto, cpu, cuda or mps"}),
-    ("--workers", {"type": int, "help": "data-loading processes (default: 1 on CPU; on a GPU "
-                                        "up to 8, one core left per rank)"}),
+    ("--workers", {"type": int, "help": "data-loading processes (default: on CUDA up to 8, "
+                                        "one core left per rank; else 1)"}),
     ("--seed", {"type": int}),
     ("--log-every", {"type": int}),
     ("--val-every", {"type": int}),

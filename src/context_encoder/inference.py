@@ -418,7 +418,9 @@ class _Serial:
 
 def _host_pool(n_items: int) -> Any:
     """Threads for per-image CPU work: up to one per core (at most 8), none for one item."""
-    workers = min(n_items, os.cpu_count() or 1, 8)
+    from .training import usable_cores
+
+    workers = min(n_items, usable_cores(), 8)
     return ThreadPoolExecutor(workers) if workers > 1 else _Serial()
 
 
@@ -583,7 +585,9 @@ class Inpainter(_InpainterBase):
         x = context * 2.0 - 1.0
         if self.config.task == "full":
             m = _resize(mask[rows[:, None], cols[None, :]].astype(np.float32), S, smooth_up=False)
-            m = (m > 1e-3).astype(np.float32)  # any overlap with the hole: hole
+            # Any overlap with the hole is hole. Area shrinking gives exactly 0 where a model
+            # pixel's footprint holds no hole pixel; linear enlarging leaves rounding dust.
+            m = (m > (0.0 if g.side >= S else 1e-3)).astype(np.float32)
             x = x * (1.0 - m[..., None]) + fill * m[..., None]
             return _Job(index, g, x.astype(np.float32), m, context)
         x[geo.a : geo.b, geo.a : geo.b] = fill
@@ -654,7 +658,7 @@ class Inpainter(_InpainterBase):
     def _fill(self, images: list[np.ndarray], masks: list[np.ndarray]) -> list[np.ndarray]:
         rgbs = [_to_rgb01(img) for img in images]
         # The per-image work before and after the generator (OpenCV and NumPy, which release
-        # the GIL) runs on threads, so that a batch keeps a GPU fed from several CPU cores.
+        # the GIL) runs on threads, so that a batch's host work uses several CPU cores.
         with _host_pool(len(images)) as pool:
             prepared = list(pool.map(self._prepare, range(len(rgbs)), rgbs, masks))
             labels_of = [labels for labels, _ in prepared]

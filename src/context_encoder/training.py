@@ -197,17 +197,21 @@ def cpu_supports_bf16() -> bool:
 
 
 def default_workers(device: torch.device, world: int = 1) -> int:
-    """Data-loading processes per rank when ``--workers`` is not given. On a GPU one
+    """Data-loading processes per rank when ``--workers`` is not given. On CUDA one
     process renders ~1,000 facades/s, under what a GPU trains on, so take up to 8 of this
-    rank's share of the cores (one left for the training loop); on a CPU one, so the
+    rank's share of the cores (one left for the training loop); elsewhere one, so the
     loader does not take cores from the matrix work."""
     if device.type != "cuda":
         return 1
+    return max(1, min(8, usable_cores() // max(world, 1) - 1))
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity mask where the OS has one)."""
     try:
-        cores = len(os.sched_getaffinity(0))
+        return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 2
-    return max(1, min(8, cores // max(world, 1) - 1))
+        return os.cpu_count() or 1
 
 
 def resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
