@@ -29,6 +29,8 @@ def main() -> None:
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--iters", type=int, default=32, help="timed calls at batch 1 (batch 64: /8)")
     args = p.parse_args()
+    if args.iters < 1:
+        p.error(f"--iters must be >= 1, got {args.iters}")
     g = Generator(ModelConfig()).to(args.device)
     inp = Inpainter(g.eval(), g.config, device=torch.device(args.device))
     run = inp._run

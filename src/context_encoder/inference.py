@@ -247,6 +247,13 @@ def _reflect_index(idx: np.ndarray, n: int) -> np.ndarray:
     return np.where(r >= n, period - r, r)
 
 
+def _window(a: np.ndarray, g: _Group) -> np.ndarray:
+    """The ``g.side`` square of ``a`` at (``g.top``, ``g.left``), reflected past the edges."""
+    rows = _reflect_index(np.arange(g.top, g.top + g.side), a.shape[0])
+    cols = _reflect_index(np.arange(g.left, g.left + g.side), a.shape[1])
+    return a[rows[:, None], cols[None, :]]
+
+
 def _resize(a: np.ndarray, size: int, *, smooth_up: bool = True) -> np.ndarray:
     """Square ``a`` to ``size x size``: area when shrinking, cubic (or linear) growing."""
     n = a.shape[0]
@@ -577,14 +584,11 @@ class Inpainter(_InpainterBase):
     def _make_job(self, index: int, base: np.ndarray, mask: np.ndarray, g: _Group) -> _Job:
         """Crop (reflecting past the image), resize to S and build the model input."""
         S, geo = self.config.image_size, self._geo
-        h, w = mask.shape
-        rows = _reflect_index(np.arange(g.top, g.top + g.side), h)
-        cols = _reflect_index(np.arange(g.left, g.left + g.side), w)
-        context = np.clip(_resize(base[rows[:, None], cols[None, :]], S), 0.0, 1.0)
+        context = np.clip(_resize(_window(base, g), S), 0.0, 1.0)
         fill = np.asarray(self._fill01 * 2.0 - 1.0, dtype=np.float32)
         x = context * 2.0 - 1.0
         if self.config.task == "full":
-            m = _resize(mask[rows[:, None], cols[None, :]].astype(np.float32), S, smooth_up=False)
+            m = _resize(_window(mask, g).astype(np.float32), S, smooth_up=False)
             # Any overlap with the hole is hole. Area shrinking gives exactly 0 where a model
             # pixel's footprint holds no hole pixel; linear enlarging leaves rounding dust.
             m = (m > (0.0 if g.side >= S else 1e-3)).astype(np.float32)
@@ -632,10 +636,7 @@ class Inpainter(_InpainterBase):
             return True
         if self.config.task == "full":
             return False
-        h, w = mask.shape
-        rows = _reflect_index(np.arange(g.top, g.top + g.side), h)
-        cols = _reflect_index(np.arange(g.left, g.left + g.side), w)
-        win = mask[rows[:, None], cols[None, :]]
+        win = _window(mask, g)
         ys, xs = np.flatnonzero(win.any(axis=1)), np.flatnonzero(win.any(axis=0))
         inside = self._geo._inside_blank(int(ys[0]), int(ys[-1]) + 1, g.side) and \
             self._geo._inside_blank(int(xs[0]), int(xs[-1]) + 1, g.side)
