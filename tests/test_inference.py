@@ -6,8 +6,6 @@ folders; no shipped weights are needed.
 
 from __future__ import annotations
 
-import argparse
-import sys
 import warnings
 from pathlib import Path
 
@@ -22,7 +20,6 @@ from context_encoder.checkpoint import CheckpointError, save_generator
 from context_encoder.inference import (
     BaselineInpainter,
     Inpainter,
-    add_cli,
     box_mask,
     load_image,
     load_mask,
@@ -436,22 +433,12 @@ def _png_chunk(kind: bytes, payload: bytes) -> bytes:
 
 
 # -- the CLI ---------------------------------------------------------------------------
-class _CLIError(Exception):
-    pass
-
-
 def _run_cli(argv: list[str]) -> int:
-    """The inpaint command through a parser of our own (the same contract as cli.main:
-    a CLIError prints one line and exits 2)."""
-    parser = argparse.ArgumentParser(prog="context-encoder")
-    sub = parser.add_subparsers(dest="command", required=True)
-    add_cli(sub, _CLIError)
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except _CLIError as e:
-        print(f"context-encoder {args.command}: error: {e}", file=sys.stderr)
-        return 2
+    """The inpaint command through context-encoder's main (an error prints one line and
+    exits 2)."""
+    from context_encoder.cli import main
+
+    return main(argv)
 
 
 def _main_cli():

@@ -208,24 +208,6 @@ def test_center_mask_bad_arguments(size: tuple[int, int] | int, overlap: int) ->
         M.center_mask(size, overlap=overlap)
 
 
-def test_center_loss_weights() -> None:
-    w = M.center_loss_weights(128)
-    assert w.shape == (64, 64) and w.dtype == np.float32
-    assert np.all(w[4:60, 4:60] == 1.0)
-    ring = np.ones((64, 64), dtype=bool)
-    ring[4:60, 4:60] = False
-    assert np.all(w[ring] == 10.0)
-    # the inner region is exactly the blanked hole of center_mask
-    hole = M.center_mask(128)[32:96, 32:96]
-    assert np.array_equal(w == 1.0, hole)
-
-    w2 = M.center_loss_weights((96, 160), overlap=2, overlap_weight=5.0)
-    assert w2.shape == (48, 80)
-    assert np.all(w2[2:46, 2:78] == 1.0) and w2[0, 0] == 5.0 and w2[47, 79] == 5.0
-    with pytest.raises(ValueError):
-        M.center_loss_weights(128, overlap_weight=-1.0)
-
-
 # ---------------------------------------------------------------------------- kinds' options
 
 

@@ -19,6 +19,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from context_encoder.errors import ContextEncoderError
+
 pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
 
@@ -580,16 +582,10 @@ def test_trusted_hosts(tiny_model):
 # ---------------------------------------------------------------------------------------
 # The CLI
 # ---------------------------------------------------------------------------------------
-class _CLIError(Exception):
-    pass
-
-
 def _serve_args(*argv: str) -> argparse.Namespace:
-    from context_encoder.server import add_cli
+    from context_encoder.cli import build_parser
 
-    p = argparse.ArgumentParser()
-    add_cli(p.add_subparsers(dest="command"), _CLIError)
-    return p.parse_args(["serve", *argv])
+    return build_parser().parse_args(["serve", *argv])
 
 
 def test_cli_serve(tiny_model, monkeypatch):
@@ -622,7 +618,7 @@ def test_cli_serve(tiny_model, monkeypatch):
     for bad in (["--model", "/no/such/model.safetensors"], ["--workers", "0"],
                 ["--max-upload-mb", "0"], ["--max-queue", "0"]):
         args = _serve_args(*bad)
-        with pytest.raises(_CLIError):
+        with pytest.raises(ContextEncoderError):  # printed as one line by cli.main
             args.func(args)
 
 

@@ -27,6 +27,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from .config import ModelConfig
+from .errors import CheckpointError
 from .models import Generator
 
 __all__ = [
@@ -47,10 +48,6 @@ logger = logging.getLogger(__name__)
 
 FORMAT = "context-encoder"
 FORMAT_VERSION = 1
-
-
-class CheckpointError(ValueError):
-    """A checkpoint or model file that is missing, corrupt or of the wrong kind."""
 
 
 def _umask() -> int:

@@ -48,21 +48,3 @@ def run_demo(out: str | Path = "out/demo", count: int = 100, device: str = "auto
     log(f"\ndemo done in {time.perf_counter() - t0:.0f} s; open {out / 'report-center' / 'index.html'}"
         f" and {out / 'report-thick' / 'index.html'}")
     return summary
-
-
-def add_cli(subparsers, CLIError) -> None:  # noqa: N803 - the exception class
-    p = subparsers.add_parser("demo", help="evaluate the shipped models on validation facades")
-    p.add_argument("--out", default="out/demo")
-    p.add_argument("--count", type=int, default=100)
-    p.add_argument("--device", default="auto")
-
-    def run(args) -> int:
-        from .checkpoint import CheckpointError
-
-        try:
-            run_demo(args.out, args.count, args.device, log=print)
-        except (CheckpointError, ValueError) as e:
-            raise CLIError(str(e)) from e
-        return 0
-
-    p.set_defaults(func=run)

@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from .baselines import available_baselines, get_baseline
-from .config import MEAN_RGB
-from .masks import get_mask_generator
+from .config import MEAN_RGB, center_span
+from .masks import EVAL_MASK_KINDS, get_mask_generator
 from .metrics import AREA_BINS, area_bin, hole_metrics
 
 __all__ = ["EVAL_MASKS", "EvalResult", "default_model_for", "evaluate", "load_eval_images",
@@ -30,7 +30,7 @@ __all__ = ["EVAL_MASKS", "EvalResult", "default_model_for", "evaluate", "load_ev
 
 logger = logging.getLogger(__name__)
 
-EVAL_MASKS = ("center", "block", "region", "freeform", "thick", "medium", "thin")
+EVAL_MASKS = EVAL_MASK_KINDS
 METRIC_KEYS = ("l1", "l2", "psnr", "psnr_full", "ssim")
 
 
@@ -64,9 +64,10 @@ def make_eval_masks(kind: str, count: int, size: int, seed: int = 0) -> list[np.
     25% of the image); the others are drawn from ``(seed, index)``."""
     if kind not in EVAL_MASKS:
         raise ValueError(f"unknown mask {kind!r}; choose from {', '.join(EVAL_MASKS)}")
-    if kind == "center":
+    if kind == "center":  # the predicted square of a center model of this size
         m = np.zeros((size, size), dtype=bool)
-        m[size // 4 : 3 * size // 4, size // 4 : 3 * size // 4] = True
+        a, b = center_span(size)
+        m[a:b, a:b] = True
         return [m] * count
     gen = get_mask_generator(kind)
     return [gen((size, size), np.random.default_rng([seed, 1009, i])) for i in range(count)]
@@ -265,46 +266,3 @@ whole image. Sorted by hole PSNR.</p>
 </body></html>"""
     (out / "index.html").write_text(page)
     return out / "index.html"
-
-
-def add_cli(subparsers, CLIError) -> None:  # noqa: N803 - the exception class
-    p = subparsers.add_parser("evaluate", help="score models and classical methods")
-    p.add_argument("--model", action="append", default=None,
-                   help="shipped model name or path (repeatable; default: the shipped model "
-                        "for the mask kind)")
-    p.add_argument("--data", default="facades", help="'facades' (val split) or an image folder")
-    p.add_argument("--mask", default="center", choices=EVAL_MASKS)
-    p.add_argument("--count", type=int, default=100)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--size", type=int, default=128)
-    p.add_argument("--methods", default=None,
-                   help="comma-separated baselines (default: every one available); 'none' for "
-                        "models only")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--json", dest="json_out", help="write the metrics as JSON here")
-    p.add_argument("--report", help="write an HTML report into this folder")
-
-    def run(args) -> int:
-        from .checkpoint import CheckpointError
-
-        models = args.model or [default_model_for(args.mask)]
-        methods = None
-        if args.methods is not None:
-            methods = [] if args.methods == "none" else [
-                m.strip() for m in args.methods.split(",") if m.strip()]
-        try:
-            res = evaluate(models=models, methods=methods, data=args.data, mask=args.mask,
-                           count=args.count, seed=args.seed, size=args.size, device=args.device)
-        except (CheckpointError, ValueError, FileNotFoundError, RuntimeError) as e:
-            raise CLIError(str(e)) from e
-        print(f"{res.count} images, {res.mask} holes")
-        print(markdown_table(res))
-        if args.json_out:
-            Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
-            Path(args.json_out).write_text(json.dumps(res.to_json(), indent=2))
-            print(f"wrote {args.json_out}")
-        if args.report:
-            print(f"wrote {write_report(res, args.report)}")
-        return 0
-
-    p.set_defaults(func=run)

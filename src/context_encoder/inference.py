@@ -35,53 +35,39 @@ command.
 
 from __future__ import annotations
 
-import argparse
-import io
 import logging
 import os
-import sys
-import tempfile
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 
-from .checkpoint import CheckpointError, load_generator
+from .checkpoint import load_generator
 from .config import MEAN_RGB, ModelConfig
+from .io.images import box_mask, load_image, load_mask, mask_array, pil_to_array, save_image
+from .io.images import size_text as _wh_text
 from .models import Generator
+from .runtime import resolve_device, resolve_precision, usable_cores
 
 __all__ = [
-    "OUTPUT_FORMATS",
     "BaselineInpainter",
     "Inpainter",
-    "add_cli",
     "box_mask",
+    "load_image",
+    "load_mask",
+    "save_image",
     "load_image",
     "load_mask",
     "save_image",
 ]
 
 logger = logging.getLogger(__name__)
-
-#: File extensions :func:`save_image` writes, and their PIL format names.
-OUTPUT_FORMATS: dict[str, str] = {
-    ".png": "PNG",
-    ".jpg": "JPEG",
-    ".jpeg": "JPEG",
-    ".webp": "WEBP",
-    ".bmp": "BMP",
-    ".tif": "TIFF",
-    ".tiff": "TIFF",
-}
-_SIXTEEN_BIT_FORMATS = ("PNG", "TIFF")
-_READ_ERRORS = (OSError, UnidentifiedImageError, SyntaxError, ValueError, Image.DecompressionBombError)
 
 ImageLike = Any  # np.ndarray or PIL.Image.Image
 MaskLike = Any
@@ -145,73 +131,6 @@ def _write_hole(image: np.ndarray, mask: np.ndarray, rgb: np.ndarray) -> np.ndar
     return out
 
 
-def _size_text(h: int, w: int) -> str:
-    return f"{w}x{h}"
-
-
-def _mask_array(mask: MaskLike, shape: tuple[int, int], what: str = "mask") -> np.ndarray:
-    """A boolean ``HxW`` hole mask (non-zero = hole) from a PIL image or an array."""
-    if isinstance(mask, Image.Image):
-        m = _pil_mask(mask)
-    else:
-        m = np.asarray(mask)
-        if m.ndim == 3 and m.shape[2] in (1, 3, 4):
-            m = m[..., :3].any(axis=2) if m.shape[2] > 1 else m[..., 0] != 0
-        elif m.ndim != 2:
-            raise ValueError(f"{what} must be HxW (or HxWx1/3/4), got shape {m.shape}")
-        m = m != 0
-    if m.shape != tuple(shape):
-        raise ValueError(
-            f"{what} size {_size_text(*m.shape)} does not match the image size "
-            f"{_size_text(*shape)} (width x height)"
-        )
-    return m
-
-
-def _pil_mask(img: Image.Image) -> np.ndarray:
-    """Non-zero in any colour channel = hole; an alpha channel is ignored."""
-    if img.mode == "P":
-        img = img.convert("RGB")
-    elif img.mode not in ("1", "L", "LA", "RGB", "RGBA", "I", "I;16", "I;16L", "I;16B", "F"):
-        img = img.convert("RGB")
-    a = np.asarray(img)
-    if img.mode == "LA":
-        a = a[..., 0]
-    elif a.ndim == 3:
-        a = a[..., :3].any(axis=2)
-    return a != 0
-
-
-# ---------------------------------------------------------------------------------------
-# PIL <-> arrays
-# ---------------------------------------------------------------------------------------
-def _pil_to_array(img: Image.Image) -> tuple[np.ndarray, Callable[[np.ndarray], Image.Image]]:
-    """An array for the pipeline and the function that turns the result back into an
-    image of the same mode (P, CMYK and other modes come back as RGB / RGBA)."""
-    mode = img.mode
-    if mode in ("L", "RGB", "RGBA"):
-        return np.asarray(img), Image.fromarray
-    if mode in ("I;16", "I;16L", "I;16B"):
-        return np.asarray(img).astype(np.uint16), Image.fromarray
-    if mode == "I":
-        a = np.asarray(img)
-        if a.size and (a.min() < 0 or a.max() > 65535):
-            raise ValueError("mode 'I' images must hold values in 0..65535")
-        return a.astype(np.uint16), lambda r: Image.fromarray(r.astype(np.int32))
-    if mode == "F":
-        a = np.asarray(img)
-        if a.size and (a.min() < 0 or a.max() > 1):
-            raise ValueError("mode 'F' images must hold values in 0..1")
-        return a.astype(np.float32), Image.fromarray
-    if mode == "1":
-        return np.asarray(img.convert("L")), lambda r: Image.fromarray(r).convert("1")
-    if mode == "LA":
-        return np.asarray(img.convert("RGBA")), lambda r: Image.fromarray(r).convert("LA")
-    has_alpha = "A" in mode or "transparency" in img.info
-    target = "RGBA" if has_alpha else "RGB"
-    return np.asarray(img.convert(target)), Image.fromarray
-
-
 # ---------------------------------------------------------------------------------------
 # Windows
 # ---------------------------------------------------------------------------------------
@@ -272,8 +191,7 @@ class _Geometry:
     def __init__(self, config: ModelConfig) -> None:
         self.S = config.image_size
         self.task = config.task
-        self.a = config.image_size // 4 + config.overlap  # blanked square [a, b)
-        self.b = 3 * config.image_size // 4 - config.overlap
+        self.a, self.b = config.blank_span  # the blanked square [a, b) of a center model
         self.min_side = self.S if self.task == "full" else self.S // 2
 
     def side(self, s: np.ndarray | int, longest: int) -> np.ndarray:
@@ -425,8 +343,6 @@ class _Serial:
 
 def _host_pool(n_items: int) -> Any:
     """Threads for per-image CPU work: up to one per core (at most 8), none for one item."""
-    from .training import usable_cores
-
     workers = min(n_items, usable_cores(), 8)
     return ThreadPoolExecutor(workers) if workers > 1 else _Serial()
 
@@ -465,7 +381,7 @@ class _InpainterBase:
         arrays, back = [], []
         for img in images:
             if isinstance(img, Image.Image):
-                a, restore = _pil_to_array(img)
+                a, restore = pil_to_array(img)
                 arrays.append(a)
                 back.append(restore)
             else:
@@ -487,10 +403,10 @@ class _InpainterBase:
         for i, (img, m) in enumerate(zip(images, masks, strict=True)):
             img = _check_image(img)
             what = "mask" if len(images) == 1 else f"mask {i}"
-            hole = _mask_array(m, img.shape[:2], what)
+            hole = mask_array(m, img.shape[:2], what)
             if hole.all():
                 raise ValueError(
-                    f"{what} covers the whole {_size_text(*img.shape[:2])} image: there is no "
+                    f"{what} covers the whole {_wh_text(img.shape[1], img.shape[0])} image: there is no "
                     "context to inpaint from"
                 )
             checked.append((img, hole))
@@ -535,8 +451,6 @@ class Inpainter(_InpainterBase):
     def __init__(self, generator: Generator, config: ModelConfig, *,
                  device: str | torch.device, precision: str | torch.dtype | None = "auto",
                  feather: int = 2, name: str | None = None, batch_size: int = 64) -> None:
-        from .training import resolve_device, resolve_precision
-
         self.device = resolve_device(device) if isinstance(device, str) else torch.device(device)
         if isinstance(precision, str):
             self.amp_dtype = resolve_precision(precision, self.device)
@@ -566,8 +480,6 @@ class Inpainter(_InpainterBase):
         """Load a shipped model by name, an exported ``.safetensors`` file or a training run
         folder. Raises :class:`~context_encoder.checkpoint.CheckpointError` (a
         ``ValueError``) for unknown names and corrupt files."""
-        from .training import resolve_device
-
         dev = resolve_device(device) if isinstance(device, str) else torch.device(device)
         gen, info = load_generator(name_or_path, device=dev)
         logger.info("loaded %s (%s model, %d px) on %s", info.get("source"),
@@ -599,7 +511,7 @@ class Inpainter(_InpainterBase):
 
     def _run(self, jobs: list[_Job]) -> list[np.ndarray]:
         """Generator outputs as ``S x S x 3`` arrays in [0, 1] (whole window)."""
-        S, q = self.config.image_size, self.config.image_size // 4
+        c0, c1 = self.config.center_span
         out: list[np.ndarray] = []
         for i in range(0, len(jobs), self.batch_size):
             chunk = jobs[i : i + self.batch_size]
@@ -619,7 +531,7 @@ class Inpainter(_InpainterBase):
                     out.append(pred * m + j.context * (1.0 - m))
                 else:  # center task: the predicted center pasted into the context
                     full = j.context.copy()
-                    full[q : S - q, q : S - q] = pred
+                    full[c0:c1, c0:c1] = pred
                     out.append(full)
         return out
 
@@ -709,415 +621,3 @@ class BaselineInpainter(_InpainterBase):
                                  f"expected {u8.shape}")
             out.append(res.astype(np.float32) / 255.0)
         return out
-
-
-# ---------------------------------------------------------------------------------------
-# Files
-# ---------------------------------------------------------------------------------------
-_ORIENT = {  # EXIF orientation -> numpy transform (same as PIL.ImageOps.exif_transpose)
-    2: lambda a: a[:, ::-1],
-    3: lambda a: a[::-1, ::-1],
-    4: lambda a: a[::-1],
-    5: lambda a: np.swapaxes(a, 0, 1),
-    6: lambda a: np.rot90(a, -1),
-    7: lambda a: np.swapaxes(a, 0, 1)[::-1, ::-1],
-    8: lambda a: np.rot90(a, 1),
-}
-
-
-def apply_exif_orientation(a: np.ndarray, orientation: int) -> np.ndarray:
-    """Apply an EXIF orientation to an ``HxW[xC]`` array (as ``ImageOps.exif_transpose``)."""
-    f = _ORIENT.get(orientation)
-    return np.ascontiguousarray(f(a)) if f else a
-
-
-def _read_16bit_colour(data: bytes, orientation: int) -> np.ndarray | None:
-    """16-bit RGB(A) PNG / TIFF through OpenCV (PIL reduces them to 8 bits)."""
-    a = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    if a is None or a.dtype != np.uint16 or a.ndim != 3 or a.shape[2] not in (3, 4):
-        return None
-    a = cv2.cvtColor(a, cv2.COLOR_BGR2RGB if a.shape[2] == 3 else cv2.COLOR_BGRA2RGBA)
-    a = apply_exif_orientation(a, orientation)
-    return np.ascontiguousarray(a)
-
-
-def load_image(path: str | os.PathLike) -> tuple[np.ndarray, dict[str, Any]]:
-    """Read an image file as an array, keeping its bit depth and channels.
-
-    Returns ``(array, info)``: ``HxW`` (grayscale), ``HxWx3`` (RGB) or ``HxWx4`` (RGBA),
-    uint8 or uint16 (16-bit PNG / TIFF); EXIF orientation applied. Palette images become
-    RGB(A), LA becomes RGBA (written back as LA by :func:`save_image`). ``info`` holds
-    ``mode``, ``format``, ``bits`` and, when present, ``icc_profile`` and ``dpi``.
-    Raises ``ValueError("cannot read image 'PATH': ...")``.
-    """
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-        with Image.open(io.BytesIO(data)) as raw:
-            fmt = raw.format
-            orientation = int(raw.getexif().get(0x0112, 1) or 1)
-            img = ImageOps.exif_transpose(raw)
-            img.load()
-    except IsADirectoryError as e:
-        raise ValueError(f"cannot read image {str(path)!r}: it is a folder") from e
-    except _READ_ERRORS as e:
-        raise ValueError(f"cannot read image {str(path)!r}: {e}") from e
-    info: dict[str, Any] = {"format": fmt, "bits": 8, "mode": img.mode}
-    for key in ("icc_profile", "dpi"):
-        if img.info.get(key):
-            info[key] = img.info[key]
-    try:
-        if fmt in _SIXTEEN_BIT_FORMATS and img.mode in ("RGB", "RGBA"):
-            a16 = _read_16bit_colour(data, orientation)
-            if a16 is not None:
-                info.update(bits=16, mode="RGB" if a16.shape[2] == 3 else "RGBA")
-                return a16, info
-        mode = img.mode
-        if mode in ("L", "RGB", "RGBA"):
-            a = np.asarray(img)
-        elif mode.startswith("I;16") or mode == "I":
-            a = np.asarray(img)
-            if a.size and (a.min() < 0 or a.max() > 65535):
-                raise ValueError(f"{mode} values outside 0..65535")
-            a = a.astype(np.uint16)
-            info.update(bits=16, mode="I;16")
-        elif mode == "1":
-            a = np.asarray(img.convert("L"))
-        elif mode == "LA":
-            a = np.asarray(img.convert("RGBA"))
-        elif mode == "F":
-            raise ValueError("floating-point images are not supported")
-        else:
-            target = "RGBA" if ("A" in mode or "transparency" in img.info) else "RGB"
-            a = np.asarray(img.convert(target))
-            info["mode"] = target
-    except _READ_ERRORS as e:
-        raise ValueError(f"cannot read image {str(path)!r}: {e}") from e
-    return np.ascontiguousarray(a), info
-
-
-_UMASK: int | None = None
-
-
-def _file_mode() -> int:
-    global _UMASK
-    if _UMASK is None:
-        _UMASK = os.umask(0o022)
-        os.umask(_UMASK)
-    return 0o666 & ~_UMASK
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, _file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _encode(arr: np.ndarray, fmt: str, info: dict[str, Any], path: Path) -> bytes:
-    if arr.dtype == np.float32 or arr.dtype == np.float64:
-        arr = np.rint(np.clip(arr, 0, 1) * 255.0).astype(np.uint8)
-    if arr.ndim == 3 and arr.shape[2] == 1:
-        arr = arr[..., 0]
-    if arr.dtype == np.uint16 and fmt not in _SIXTEEN_BIT_FORMATS:
-        logger.info("%s: %s stores 8 bits per channel; converting from 16", path, fmt)
-        arr = np.rint(arr / 257.0).astype(np.uint8)
-    if arr.ndim == 3 and arr.shape[2] == 4 and fmt in ("JPEG", "BMP"):
-        warnings.warn(f"{str(path)!r}: {fmt} has no alpha channel; the alpha is dropped",
-                      UserWarning, stacklevel=3)
-        arr = arr[..., :3]
-    if arr.dtype == np.uint16 and arr.ndim == 3:
-        code = cv2.COLOR_RGB2BGR if arr.shape[2] == 3 else cv2.COLOR_RGBA2BGRA
-        ok, enc = cv2.imencode(".png" if fmt == "PNG" else ".tiff", cv2.cvtColor(arr, code))
-        if not ok:
-            raise ValueError("OpenCV could not encode the image")
-        return enc.tobytes()
-    if arr.dtype not in (np.uint8, np.uint16):
-        raise ValueError(f"cannot store dtype {arr.dtype}")
-    img = Image.fromarray(np.ascontiguousarray(arr))
-    mode = info.get("mode")
-    if mode == "LA" and img.mode == "RGBA":
-        img = img.convert("LA")
-    elif mode == "1" and img.mode == "L" and fmt != "JPEG":
-        img = img.convert("1")
-    kwargs: dict[str, Any] = {}
-    if fmt in ("JPEG", "WEBP"):
-        kwargs["quality"] = 95
-    for key in ("icc_profile", "dpi"):
-        if info.get(key) and fmt in ("PNG", "JPEG", "WEBP", "TIFF"):
-            kwargs[key] = info[key]
-    buf = io.BytesIO()
-    img.save(buf, format=fmt, **kwargs)
-    return buf.getvalue()
-
-
-def save_image(array: np.ndarray, path: str | os.PathLike,
-               info: dict[str, Any] | None = None) -> Path:
-    """Write ``array`` to ``path`` atomically (temporary file + rename: no partial file is
-    left behind on error); the format follows the extension (.png, .jpg/.jpeg, .webp, .bmp,
-    .tif/.tiff). 16-bit data is kept in PNG and TIFF and reduced to 8 bits elsewhere; an
-    alpha channel is dropped (with a warning) for JPEG and BMP. ``info`` from
-    :func:`load_image` restores LA / 1-bit modes, the ICC profile and the DPI."""
-    path = Path(path)
-    fmt = OUTPUT_FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        raise ValueError(
-            f"cannot write image {str(path)!r}: unknown extension {path.suffix!r} "
-            f"(use one of {', '.join(OUTPUT_FORMATS)})"
-        )
-    arr = np.asarray(array)
-    try:
-        _check_image(arr)
-        data = _encode(arr, fmt, info or {}, path)
-        _atomic_write_bytes(path, data)
-    except (OSError, ValueError, TypeError) as e:
-        raise ValueError(f"cannot write image {str(path)!r}: {e}") from e
-    return path
-
-
-def load_mask(path: str | os.PathLike, shape: tuple[int, ...]) -> np.ndarray:
-    """A boolean ``HxW`` hole mask from an image file: a pixel is a hole where any of its
-    colour channels is non-zero (an alpha channel is ignored; EXIF orientation applied).
-    ``shape`` is the image's shape (``H, W[, C]``); another size raises ``ValueError``
-    naming the file and both sizes."""
-    path = Path(path)
-    try:
-        with Image.open(path) as raw:
-            img = ImageOps.exif_transpose(raw)
-            img.load()
-            m = _pil_mask(img)
-    except IsADirectoryError as e:
-        raise ValueError(f"cannot read mask {str(path)!r}: it is a folder") from e
-    except _READ_ERRORS as e:
-        raise ValueError(f"cannot read mask {str(path)!r}: {e}") from e
-    h, w = int(shape[0]), int(shape[1])
-    if m.shape != (h, w):
-        raise ValueError(
-            f"mask {str(path)!r} is {_size_text(*m.shape)} but the image is "
-            f"{_size_text(h, w)} (width x height)"
-        )
-    return m
-
-
-def box_mask(shape: tuple[int, ...], box: str | Sequence[int]) -> np.ndarray:
-    """A boolean ``HxW`` mask with the rectangle ``"X,Y,W,H"`` (left, top, width, height
-    in pixels) as the hole. Raises ``ValueError`` for a malformed box or one that is not
-    entirely inside the image (naming the edge that is outside)."""
-    h, w = int(shape[0]), int(shape[1])
-    if isinstance(box, str):
-        parts = [p.strip() for p in box.split(",")]
-        try:
-            vals = [int(p) for p in parts]
-        except ValueError:
-            vals = []
-        if len(parts) != 4 or len(vals) != 4:
-            raise ValueError(f"box {box!r} is malformed: expected X,Y,W,H as four integers")
-    else:
-        vals = [int(v) for v in box]
-        if len(vals) != 4:
-            raise ValueError(f"box {tuple(box)!r} is malformed: expected (X, Y, W, H)")
-    x, y, bw, bh = vals
-    text = f"box {x},{y},{bw},{bh}"
-    if bw <= 0 or bh <= 0:
-        raise ValueError(f"{text}: width and height must be positive")
-    size = f"{_size_text(h, w)} image"
-    if x < 0:
-        raise ValueError(f"{text}: left edge x={x} is outside the {size}")
-    if y < 0:
-        raise ValueError(f"{text}: top edge y={y} is outside the {size}")
-    if x + bw > w:
-        raise ValueError(f"{text}: right edge x+w={x + bw} is outside the {size}")
-    if y + bh > h:
-        raise ValueError(f"{text}: bottom edge y+h={y + bh} is outside the {size}")
-    m = np.zeros((h, w), dtype=bool)
-    m[y : y + bh, x : x + bw] = True
-    return m
-
-
-# ---------------------------------------------------------------------------------------
-# CLI: context-encoder inpaint
-# ---------------------------------------------------------------------------------------
-def add_cli(subparsers: Any, CLIError: type[Exception]) -> None:  # noqa: N803
-    """Add the ``inpaint`` subcommand to the ``context-encoder`` parser."""
-    p = subparsers.add_parser(
-        "inpaint",
-        help="fill holes in images with a trained model (or a classical method)",
-        description="Fill the holes of an image (or a folder of images) given as a mask "
-                    "(non-zero = hole) or a box. Pixels outside the hole are kept exactly.",
-    )
-    p.add_argument("image", metavar="IMAGE", help="an image file, or a folder (recursive)")
-    p.add_argument("-o", "--output", required=True, metavar="OUT",
-                   help="output file (a folder when IMAGE is a folder)")
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--mask", metavar="MASK",
-                     help="mask image (non-zero = hole), or a folder of masks paired with "
-                          "the images by file name (stem)")
-    src.add_argument("--box", metavar="X,Y,W,H", help="a rectangular hole, in pixels")
-    p.add_argument("--model", default=Inpainter.DEFAULT_MODEL, metavar="NAME|PATH",
-                   help="shipped model name, exported .safetensors file or run folder "
-                        f"(default {Inpainter.DEFAULT_MODEL})")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
-    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
-    p.add_argument("--method", metavar="NAME",
-                   help="a classical method instead of the model: mean, telea, ns, "
-                        "biharmonic, patchmatch")
-    p.add_argument("--ext", metavar="EXT",
-                   help="output format in folder mode, e.g. png (default: the input's)")
-    p.add_argument("--feather", type=int, default=2, help="seam blending width in px (default 2)")
-    p.set_defaults(func=lambda args: _cmd_inpaint(args, CLIError))
-
-
-def _make_inpainter(args: argparse.Namespace, CLIError: type[Exception]) -> _InpainterBase:  # noqa: N803
-    if args.method:
-        try:
-            return BaselineInpainter(args.method)
-        except ImportError as e:
-            raise CLIError(f"--method {args.method}: the baselines are unavailable ({e})") from e
-        except ValueError as e:
-            raise CLIError(str(e)) from e
-    try:
-        return Inpainter.from_pretrained(args.model, device=args.device, precision=args.precision,
-                                         feather=args.feather)
-    except (CheckpointError, ValueError, RuntimeError, OSError) as e:
-        raise CLIError(str(e)) from e
-
-
-def _is_under(p: Path, root: Path | None) -> bool:
-    if root is None:
-        return False
-    try:
-        p.resolve().relative_to(root.resolve())
-    except ValueError:
-        return False
-    return True
-
-
-class _MaskSource:
-    """Where the mask of each image comes from: a box, one file, or a folder by stem."""
-
-    def __init__(self, args: argparse.Namespace, CLIError: type[Exception]) -> None:  # noqa: N803
-        self.box: str | None = args.box
-        self.file: Path | None = None
-        self.folder: Path | None = None
-        self.by_rel: dict[Path, Path] = {}
-        self.by_stem: dict[str, list[Path]] = {}
-        if args.mask is None:
-            return
-        mp = Path(args.mask)
-        if not mp.exists():
-            raise CLIError(f"mask {str(mp)!r} does not exist")
-        if mp.is_dir():
-            self.folder = mp
-            for f in sorted(mp.rglob("*")):
-                if f.is_file() and f.suffix.lower() in OUTPUT_FORMATS:
-                    self.by_rel.setdefault(f.relative_to(mp).with_suffix(""), f)
-                    self.by_stem.setdefault(f.stem, []).append(f)
-        else:
-            self.file = mp
-
-    def get(self, image_path: Path, rel: Path, shape: tuple[int, ...]) -> np.ndarray:
-        if self.box is not None:
-            try:
-                return box_mask(shape, self.box)
-            except ValueError as e:
-                raise ValueError(f"{e} {str(image_path)!r}") from e
-        if self.file is not None:
-            return load_mask(self.file, shape)
-        mask = self.by_rel.get(rel.with_suffix(""))
-        if mask is None:
-            cands = self.by_stem.get(rel.stem, [])
-            if len(cands) != 1:
-                how = "no" if not cands else "an ambiguous"
-                raise ValueError(f"{how} mask for {str(image_path)!r} in {str(self.folder)!r}")
-            mask = cands[0]
-        return load_mask(mask, shape)
-
-
-def _inpaint_file(inpainter: _InpainterBase, src: Path, rel: Path, out: Path,
-                  masks: _MaskSource,
-                  loaded: tuple[np.ndarray, dict[str, Any], np.ndarray] | None = None) -> None:
-    """Read (unless ``loaded``), inpaint and write one image; ``ValueError`` / ``OSError``
-    naming the file on failure, and no output file then."""
-    if loaded is None:
-        image, info = load_image(src)
-        mask = masks.get(src, rel, image.shape)
-    else:
-        image, info, mask = loaded
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            result = inpainter.inpaint_array(image, mask)
-        except (ValueError, RuntimeError) as e:  # RuntimeError: e.g. a missing optional baseline
-            raise ValueError(f"{str(src)!r}: {e}") from e
-        save_image(result, out, info)
-    for w in caught:
-        print(f"context-encoder inpaint: warning: {str(src)!r}: {w.message}", file=sys.stderr)
-
-
-def _cmd_inpaint(args: argparse.Namespace, CLIError: type[Exception]) -> int:  # noqa: N803
-    src = Path(args.image)
-    if not src.exists():
-        raise CLIError(f"cannot read image {str(src)!r}: no such file or folder")
-    if args.feather < 0:
-        raise CLIError(f"--feather must be >= 0, got {args.feather}")
-    ext = None
-    if args.ext:
-        ext = args.ext.lower() if args.ext.startswith(".") else f".{args.ext.lower()}"
-        if ext not in OUTPUT_FORMATS:
-            raise CLIError(f"--ext {args.ext!r} is not one of {', '.join(OUTPUT_FORMATS)}")
-    masks = _MaskSource(args, CLIError)
-
-    if not src.is_dir():
-        out = Path(args.output)
-        if out.is_dir():
-            out = out / (src.stem + (ext or src.suffix))
-        if out.suffix.lower() not in OUTPUT_FORMATS:
-            raise CLIError(f"cannot write image {str(out)!r}: unknown extension "
-                           f"{out.suffix!r} (use one of {', '.join(OUTPUT_FORMATS)})")
-        try:  # read the inputs before the (slower) model so that bad inputs fail fast
-            image, info = load_image(src)
-            mask = masks.get(src, Path(src.name), image.shape)
-        except ValueError as e:
-            raise CLIError(str(e)) from e
-        inpainter = _make_inpainter(args, CLIError)
-        try:
-            _inpaint_file(inpainter, src, Path(src.name), out, masks, (image, info, mask))
-        except (ValueError, OSError) as e:
-            raise CLIError(str(e)) from e
-        print(f"wrote {out}")
-        return 0
-
-    from .data.folder import IMAGE_EXTENSIONS
-
-    out_dir = Path(args.output)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise CLIError(f"{str(out_dir)!r} is a file; with a folder of images OUT must be a folder")
-    files = sorted(
-        f for f in src.rglob("*")
-        if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS
-        and not _is_under(f, out_dir) and not _is_under(f, masks.folder)
-    )
-    if not files:
-        raise CLIError(f"no images in {str(src)!r} (looked for {', '.join(IMAGE_EXTENSIONS)})")
-    inpainter = _make_inpainter(args, CLIError)
-    failed = 0
-    for f in files:
-        rel = f.relative_to(src)
-        out = out_dir / rel.with_suffix(ext or f.suffix.lower())
-        try:
-            _inpaint_file(inpainter, f, rel, out, masks)
-        except (ValueError, OSError) as e:
-            failed += 1
-            print(f"context-encoder inpaint: error: {e}", file=sys.stderr)
-            continue
-        print(f"wrote {out}")
-    if failed:
-        print(f"context-encoder inpaint: {failed} of {len(files)} images failed", file=sys.stderr)
-        return 1
-    return 0

@@ -3,8 +3,12 @@ loss. ``generator_loss`` and ``discriminator_loss`` return ``(loss, metrics)``."
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
+
+from .config import ModelConfig
 
 __all__ = [
     "center_loss_weights",
@@ -16,15 +20,18 @@ __all__ = [
 
 
 def center_loss_weights(
-    hole_size: int, overlap: int, overlap_weight: float = 10.0, device=None
+    config: ModelConfig, overlap_weight: float = 10.0, device: torch.device | str | None = None
 ) -> torch.Tensor:
-    """(1, 1, h, h) weights over the predicted center patch: ``overlap_weight`` on the ring
-    of width ``overlap`` that overlaps the visible context, 1 inside (the paper: 10x)."""
-    w = torch.full((1, 1, hole_size, hole_size), float(overlap_weight), device=device)
-    if overlap > 0:
-        w[..., overlap:-overlap, overlap:-overlap] = 1.0
-    else:
-        w.fill_(1.0)
+    """(1, 1, h, h) weights over the predicted center square: 1 on the blanked square,
+    ``overlap_weight`` on the ``config.overlap`` ring that overlaps the visible context (the
+    paper: 10x)."""
+    if not math.isfinite(overlap_weight) or overlap_weight < 0:
+        raise ValueError(f"overlap_weight must be a finite number >= 0, got {overlap_weight}")
+    h = config.hole_size
+    w = torch.full((1, 1, h, h), float(overlap_weight), device=device)
+    offset = config.center_span[0]
+    lo, hi = (v - offset for v in config.blank_span)  # the blanked square inside the patch
+    w[..., lo:hi, lo:hi] = 1.0
     return w
 
 

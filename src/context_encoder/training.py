@@ -20,7 +20,7 @@ import os
 import time
 import warnings
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +30,9 @@ import torch.distributed as dist
 from torch import nn
 
 from .checkpoint import find_checkpoint, read_checkpoint, save_checkpoint
-from .config import ModelConfig, mean_fill_value
+from .config import REPRODUCIBILITY_KEYS, TrainConfig, mean_fill_value
 from .data import FacadesDataset, ImageFolderDataset
+from .errors import TrainingError
 from .losses import (
     center_loss_weights,
     discriminator_loss,
@@ -40,197 +41,11 @@ from .losses import (
 )
 from .masks import get_mask_generator
 from .models import Discriminator, Generator
+from .runtime import default_workers, resolve_device, resolve_precision
 
-__all__ = ["TrainConfig", "Trainer", "TrainingError", "load_train_config", "resolve_device"]
+__all__ = ["TrainConfig", "Trainer", "TrainingError"]
 
 logger = logging.getLogger(__name__)
-
-TRAIN_MASKS = ("center", "block", "region", "freeform", "mixed")
-
-
-#: Training options whose change on --resume makes a run differ from an uninterrupted one.
-_REPRODUCIBILITY_KEYS = ("data", "mask", "batch_size", "lr", "g_lr_mult", "beta1", "lambda_rec",
-                         "lambda_adv", "overlap_weight", "context_weight", "seed", "load_size")
-
-
-class TrainingError(RuntimeError):
-    """Training cannot start or go on (bad options, NaN loss, ...)."""
-
-
-@dataclass
-class TrainConfig:
-    """Options of ``context-encoder train``; defaults reproduce the paper's center model.
-
-    The paper: joint loss 0.999 / 0.001, overlap ring weighted 10x, mean-colour fill,
-    Adam lr 2e-4 with beta1 0.5, batch 64, and (as the original code does when training
-    jointly) a 10x learning rate for the generator (``g_lr_mult``).
-    """
-
-    data: str = "facades"
-    val_data: str | None = None
-    mask: str = "center"
-    image_size: int = 128
-    load_size: int | None = None
-    bottleneck: str = "fc"
-    bottleneck_dim: int = 4000
-    width: int = 64
-    batch_size: int = 64
-    steps: int = 10_000
-    epochs: float | None = None
-    lr: float = 2e-4
-    g_lr_mult: float = 10.0
-    beta1: float = 0.5
-    lambda_rec: float = 0.999
-    lambda_adv: float = 0.001
-    overlap: int = 4
-    overlap_weight: float = 10.0
-    context_weight: float = 0.1
-    precision: str = "auto"
-    channels_last: bool | None = None
-    device: str = "auto"
-    workers: int | None = None
-    seed: int = 0
-    out: str = "runs/context-encoder"
-    log_every: int = 50
-    val_every: int = 500
-    ckpt_every: int = 500
-    sample_every: int = 500
-    keep_last: int = 3
-    val_count: int = 100
-    progress: bool = True
-
-    def __post_init__(self) -> None:
-        if self.mask not in TRAIN_MASKS:
-            raise ValueError(f"unknown mask {self.mask!r}; choose from {', '.join(TRAIN_MASKS)}")
-        if self.bottleneck not in ("fc", "conv", "channelwise"):
-            raise ValueError(
-                f"unknown bottleneck {self.bottleneck!r}; choose from fc, conv, channelwise"
-            )
-        if self.precision not in ("auto", "fp32", "bf16", "fp16"):
-            raise ValueError(
-                f"unknown precision {self.precision!r}; choose from auto, fp32, bf16, fp16"
-            )
-        if self.device not in ("auto", "cpu", "cuda", "mps") and not self.device.startswith("cuda:"):
-            raise ValueError(f"unknown device {self.device!r}; choose from auto, cpu, cuda, mps")
-        for name in ("batch_size", "steps", "log_every", "val_every", "ckpt_every",
-                     "sample_every", "val_count"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.lr <= 0 or self.g_lr_mult <= 0:
-            raise ValueError(f"lr and g_lr_mult must be positive, got {self.lr}, {self.g_lr_mult}")
-        if self.epochs is not None and self.epochs <= 0:
-            raise ValueError(f"epochs must be positive, got {self.epochs}")
-        if self.workers is not None and self.workers < 0:
-            raise ValueError(f"workers must be >= 0, got {self.workers}")
-        if self.lambda_rec < 0 or self.lambda_adv < 0:
-            raise ValueError("lambda_rec and lambda_adv must be >= 0")
-        if not 0 <= self.beta1 < 1:
-            raise ValueError(f"beta1 must be in [0, 1), got {self.beta1}")
-        self.model_config()  # validates image size, widths, ...
-
-    def model_config(self) -> ModelConfig:
-        return ModelConfig(
-            image_size=self.image_size,
-            task="center" if self.mask == "center" else "full",
-            bottleneck=self.bottleneck,  # type: ignore[arg-type]
-            bottleneck_dim=self.bottleneck_dim,
-            enc_width=self.width,
-            dec_width=self.width,
-            disc_width=self.width,
-            overlap=self.overlap,
-        )
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any], source: str = "config") -> TrainConfig:
-        d = {k.replace("-", "_"): v for k, v in d.items()}
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"{source}: unknown key(s) {', '.join(unknown)}")
-        return cls(**d)
-
-
-def load_train_config(path: str | Path) -> dict[str, Any]:
-    """Read a YAML or TOML file of ``TrainConfig`` keys (validated by the caller)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"config file {str(path)!r} does not exist")
-    text = path.read_text()
-    if path.suffix.lower() == ".toml":
-        try:
-            import tomllib
-        except ImportError:  # Python 3.10
-            import tomli as tomllib  # type: ignore[no-redef]
-        data = tomllib.loads(text)
-    elif path.suffix.lower() in (".yaml", ".yml"):
-        import yaml
-
-        data = yaml.safe_load(text) or {}
-    else:
-        raise ValueError(f"config file {str(path)!r}: use .yaml, .yml or .toml")
-    if not isinstance(data, dict):
-        raise ValueError(f"config file {str(path)!r} must hold a mapping of options")
-    return data
-
-
-def resolve_device(name: str = "auto") -> torch.device:
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise TrainingError("--device cuda asked for, but no CUDA device is available")
-    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise TrainingError("--device mps asked for, but MPS is not available")
-    if name == "cuda":
-        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
-    return torch.device(name)
-
-
-def cpu_supports_bf16() -> bool:
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
-
-
-def default_workers(device: torch.device, world: int = 1) -> int:
-    """Data-loading processes per rank when ``--workers`` is not given. On CUDA one
-    process renders ~1,000 facades/s, under what a GPU trains on, so take up to 8 of this
-    rank's share of the cores (one left for the training loop); elsewhere one, so the
-    loader does not take cores from the matrix work."""
-    if device.type != "cuda":
-        return 1
-    return max(1, min(8, usable_cores() // max(world, 1) - 1))
-
-
-def usable_cores() -> int:
-    """CPU cores this process may run on (its affinity mask where the OS has one)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype (None = plain fp32). ``auto``: bf16 where the hardware runs it
-    fast (CUDA with bf16, CPUs with AVX-512 BF16 / AMX), else fp32."""
-    if precision == "fp32":
-        return None
-    if precision == "bf16":
-        return torch.bfloat16
-    if precision == "fp16":
-        if device.type == "cpu":
-            raise TrainingError("--precision fp16 needs a GPU; use bf16 or fp32 on CPU")
-        return torch.float16
-    if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    if device.type == "cpu" and cpu_supports_bf16():
-        return torch.bfloat16
-    return None
-
 
 # --------------------------------------------------------------------------------------
 # Data: a sampler of (index, sample number) keys; the dataset draws crops and masks from it
@@ -302,12 +117,7 @@ def make_image_dataset(data: str, size: int, *, split: str, load_size: int | Non
 
 def fixed_masks(kind: str, size: int, count: int, seed: int, overlap: int) -> torch.Tensor:
     """Deterministic validation masks (count, 1, S, S); for ``center`` the blanked square."""
-    if kind == "center":
-        m = torch.zeros(count, 1, size, size)
-        a, b = size // 4 + overlap, 3 * size // 4 - overlap
-        m[..., a:b, a:b] = 1
-        return m
-    gen = get_mask_generator(kind)
+    gen = get_mask_generator(kind, overlap=overlap) if kind == "center" else get_mask_generator(kind)
     rng = np.random.default_rng([seed, 13])
     return torch.from_numpy(np.stack([gen((size, size), rng) for _ in range(count)])).float()[:, None]
 
@@ -386,8 +196,8 @@ class Trainer:
 
         fill = torch.tensor(mean_fill_value(), device=self.device).view(1, 3, 1, 1)
         self.fill = fill
-        s, ov = cfg.image_size, cfg.overlap
-        self.center_weights = center_loss_weights(s // 2, ov, cfg.overlap_weight, self.device)
+        self.center_weights = center_loss_weights(self.model_config, cfg.overlap_weight,
+                                                  self.device)
         self._collapse_steps = 0
         self._warned_collapse = False
 
@@ -409,7 +219,7 @@ class Trainer:
                     f"--resume: the run in {str(self.out)!r} has another model config "
                     f"(saved vs asked: {diff}); use the same options or another --out"
                 )
-            changed = sorted(k for k in _REPRODUCIBILITY_KEYS
+            changed = sorted(k for k in REPRODUCIBILITY_KEYS
                              if saved.get("train", {}).get(k) != getattr(self.cfg, k))
             if changed:
                 warnings.warn(
@@ -471,11 +281,10 @@ class Trainer:
         full: the input is the image with the hole filled with the mean colour (the mask
         goes in as a fourth channel); the target is the whole image.
         """
-        s = self.cfg.image_size
         if self.model_config.task == "center":
-            a, b, ov = s // 4, 3 * s // 4, self.cfg.overlap
+            (a, b), (ba, bb) = self.model_config.center_span, self.model_config.blank_span
             x = real.clone()
-            x[..., a + ov : b - ov, a + ov : b - ov] = self.fill
+            x[..., ba:bb, ba:bb] = self.fill
             return x, real[..., a:b, a:b], self.center_weights, None
         x = real * (1 - mask) + self.fill * mask  # (B, 3, S, S)
         return x, real, full_loss_weights(mask, self.cfg.context_weight), mask
@@ -542,8 +351,7 @@ class Trainer:
             pred = self.G(x, hole) if hole is not None else self.G(x)
         pred = pred.float()
         if hole is None:
-            s = self.cfg.image_size
-            a, b = s // 4, 3 * s // 4
+            a, b = self.model_config.center_span
             out = real.clone()
             out[..., a:b, a:b] = pred
             hole = torch.zeros_like(real[:, :1])

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
+
+from ..io.images import IMAGE_EXTENSIONS, probe_image, read_rgb8
 
 __all__ = ["IMAGE_EXTENSIONS", "ImageFolderDataset", "find_images", "read_image_rgb"]
 
 logger = logging.getLogger(__name__)
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 
 
 def find_images(root: str | Path) -> list[Path]:
@@ -34,39 +35,10 @@ def find_images(root: str | Path) -> list[Path]:
     return files
 
 
-def _to_uint8_rgb(img: Image.Image) -> np.ndarray:
-    """Any PIL mode (L, LA, P, RGBA, I;16, I, F, CMYK, ...) to HxWx3 uint8 RGB."""
-    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
-        a = np.asarray(img, dtype=np.float64)
-        scale = 65535.0 if a.max() > 255 else 255.0
-        a = np.clip(a / scale * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        return np.repeat(a[..., None], 3, axis=2)
-    if img.mode == "F":
-        a = np.asarray(img, dtype=np.float64)
-        a = np.clip(a * (255.0 if a.max() <= 1.0 else 1.0) + 0.5, 0, 255).astype(np.uint8)
-        return np.repeat(a[..., None], 3, axis=2)
-    if img.mode == "P" and "transparency" in img.info:
-        img = img.convert("RGBA")
-    if img.mode in ("RGBA", "LA", "PA"):
-        img = img.convert("RGBA")
-        bg = Image.new("RGBA", img.size, (255, 255, 255, 255))
-        img = Image.alpha_composite(bg, img)
-    return np.asarray(img.convert("RGB"))
-
-
 def read_image_rgb(path: str | Path) -> np.ndarray:
-    """Read an image as HxWx3 uint8 RGB with its EXIF orientation applied.
-
-    Raises ``ValueError`` naming the file when it cannot be decoded.
-    """
-    path = Path(path)
-    try:
-        with Image.open(path) as img:
-            img = ImageOps.exif_transpose(img)
-            img.load()
-            return _to_uint8_rgb(img)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
-        raise ValueError(f"cannot read image {str(path)!r}: {e}") from e
+    """Read an image as HxWx3 uint8 RGB with its EXIF orientation applied (an alpha
+    channel composited over white). Raises ``ImageError`` naming the file."""
+    return read_rgb8(path)
 
 
 class ImageFolderDataset(torch.utils.data.Dataset):
@@ -141,10 +113,8 @@ class ImageFolderDataset(torch.utils.data.Dataset):
         ok = 0
         for path in self.files:
             try:
-                with Image.open(path) as img:
-                    w, h = img.size
-                    img.verify()
-            except Exception:  # noqa: BLE001 - any decoder failure means skip
+                w, h = probe_image(path)
+            except ValueError:
                 self.bad_files.add(path)
                 logger.warning("skipping unreadable image %s", path)
                 continue

@@ -1,4 +1,4 @@
-"""The inpainting web server and the ``context-encoder serve`` command.
+"""The inpainting web server.
 
 :func:`create_app` (in :mod:`context_encoder.server.app`) builds the FastAPI app; it is
 imported lazily so that the command-line tool does not pay for FastAPI on every command.
@@ -6,7 +6,6 @@ imported lazily so that the command-line tool does not pay for FastAPI on every 
 
 from __future__ import annotations
 
-import argparse
 import ipaddress
 import logging
 from typing import TYPE_CHECKING, Any
@@ -14,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .app import create_app
 
-__all__ = ["LOOPBACK_HOSTS", "add_cli", "create_app"]
+__all__ = ["LOOPBACK_HOSTS", "create_app", "is_loopback", "trusted_hosts_for"]
 
 #: Host header values accepted (any port) when the server is bound to a loopback address:
 #: a page elsewhere that rebinds its DNS name to 127.0.0.1 still sends its own name.
@@ -31,7 +30,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
     try:
@@ -40,11 +39,11 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _trusted_hosts(host: str, allowed: list[str]) -> list[str] | None:
+def trusted_hosts_for(host: str, allowed: list[str]) -> list[str] | None:
     """The Host header values ``serve`` accepts: the loopback names (and the bound address)
     when bound to loopback, plus ``--allowed-host`` values; None (any) otherwise."""
     hosts: list[str] = []
-    if _is_loopback(host):
+    if is_loopback(host):
         hosts += LOOPBACK_HOSTS
         if host not in hosts:
             hosts.append(host)
@@ -52,81 +51,3 @@ def _trusted_hosts(host: str, allowed: list[str]) -> list[str] | None:
         return None
     hosts += [h.strip() for h in allowed if h.strip() and h.strip() not in hosts]
     return hosts
-
-
-def add_cli(subparsers: Any, CLIError: type[Exception]) -> None:  # noqa: N803 - a class
-    """Add the ``serve`` subcommand to the ``context-encoder`` parser."""
-    from ..inference import Inpainter
-
-    p = subparsers.add_parser(
-        "serve",
-        help="run the inpainting web server (API and editor page)",
-        description="Serve the inpainting API (POST /api/v1/inpaint, GET /api/v1/models, "
-                    "GET /api/v1/health) and an editor page at /. Binds 127.0.0.1 unless "
-                    "--host says otherwise.",
-    )
-    p.add_argument("--host", default="127.0.0.1",
-                   help="address to bind (default 127.0.0.1; 0.0.0.0 exposes the server)")
-    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    p.add_argument("--model", default=Inpainter.DEFAULT_MODEL, metavar="NAME|PATH",
-                   help="default model: a shipped name or an exported .safetensors file / "
-                        f"run folder (default {Inpainter.DEFAULT_MODEL}); requests may "
-                        "name only shipped models or this one")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
-    p.add_argument("--max-upload-mb", type=float, default=20.0,
-                   help="largest request body in MB (default 20)")
-    p.add_argument("--max-megapixels", type=float, default=40.0,
-                   help="largest image in megapixels, checked before decoding (default 40)")
-    p.add_argument("--workers", type=int, default=2,
-                   help="requests processed at the same time (default 2)")
-    p.add_argument("--max-queue", type=int, default=None, metavar="N",
-                   help="requests admitted at once, processed or waiting (default 4 x "
-                        "--workers); more are answered 503 with Retry-After before their "
-                        "body is read")
-    p.add_argument("--allowed-host", action="append", default=[], metavar="HOST",
-                   help="also accept this Host header (repeatable; e.g. the name a reverse "
-                        "proxy forwards). Bound to loopback, only 127.0.0.1, localhost and "
-                        "[::1] are accepted otherwise (DNS rebinding protection); on other "
-                        "addresses any Host is accepted unless this is given")
-    p.set_defaults(func=lambda args: _cmd_serve(args, CLIError))
-
-
-def _cmd_serve(args: argparse.Namespace, CLIError: type[Exception]) -> int:  # noqa: N803
-    if not 0 <= args.port <= 65535:
-        raise CLIError(f"--port must be in 0..65535, got {args.port}")
-    if args.workers < 1:
-        raise CLIError(f"--workers must be >= 1, got {args.workers}")
-    if args.max_upload_mb <= 0:
-        raise CLIError(f"--max-upload-mb must be positive, got {args.max_upload_mb:g}")
-    if args.max_megapixels <= 0:
-        raise CLIError(f"--max-megapixels must be positive, got {args.max_megapixels:g}")
-    if args.max_queue is not None and args.max_queue < 1:
-        raise CLIError(f"--max-queue must be >= 1, got {args.max_queue}")
-    trusted_hosts = _trusted_hosts(args.host, args.allowed_host)
-    try:
-        import uvicorn
-
-        from .app import create_app
-    except ImportError as e:
-        raise CLIError(f"the server needs fastapi, uvicorn and python-multipart: {e}") from e
-    try:
-        app = create_app(
-            args.model,
-            device=args.device,
-            max_upload_bytes=int(args.max_upload_mb * 1024 * 1024),
-            max_pixels=int(args.max_megapixels * 1_000_000),
-            workers=args.workers,
-            max_queue=args.max_queue,
-            trusted_hosts=trusted_hosts,
-        )
-    except (ValueError, RuntimeError, OSError) as e:  # CheckpointError is a ValueError
-        raise CLIError(str(e)) from e
-    if not _is_loopback(args.host):
-        logger.warning("binding %s: the server is reachable from other machines", args.host)
-    if trusted_hosts is not None:
-        logger.info("accepting Host headers %s only", ", ".join(trusted_hosts))
-    shown = f"[{args.host}]" if ":" in args.host else args.host
-    print(f"serving {app.state.service.store.default} on http://{shown}:{args.port}/ "
-          "(Ctrl+C to stop)", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
-    return 0

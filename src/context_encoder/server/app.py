@@ -379,7 +379,7 @@ class _Decoded:
 
 
 def _orient(a: np.ndarray, orientation: int) -> np.ndarray:
-    from ..inference import apply_exif_orientation
+    from ..io.images import apply_exif_orientation
 
     return np.ascontiguousarray(apply_exif_orientation(a, orientation))
 

@@ -1,0 +1,57 @@
+"""The ``context-encoder`` command: thin argument parsing over the library functions.
+
+One module per command (:data:`COMMANDS`); each defines ``add_parser(subparsers)``, which
+adds its sub-parser with ``func`` set to the function that runs it. The library raises
+:class:`~context_encoder.errors.ContextEncoderError` (and ``ValueError`` / ``OSError``) for
+bad input; :func:`main` prints those as one line and exits 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from ..errors import ContextEncoderError, UsageError
+
+__all__ = ["COMMANDS", "CLIError", "build_parser", "main"]
+
+#: The subcommands, in the order ``--help`` lists them (each a module of this package).
+COMMANDS: tuple[str, ...] = ("train", "export", "data", "models", "inpaint", "evaluate",
+                             "demo", "serve")
+
+#: The one-line error of a command (kept as a name for callers of earlier versions).
+CLIError = UsageError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="context-encoder",
+        description="Context Encoders (Pathak et al., CVPR 2016): train, inpaint, evaluate, serve.",
+    )
+    p.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f".{name}", __name__).add_parser(sub)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except (ContextEncoderError, ValueError, OSError) as e:
+        print(f"context-encoder {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""``context-encoder data facades``: write the procedural facades as image files."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from ..config import IMAGE_SIZES
+from ..errors import UsageError
+
+__all__ = ["add_parser"]
+
+
+def add_parser(sub: Any) -> None:
+    d = sub.add_parser("data", help="write dataset images")
+    dsub = d.add_subparsers(dest="dataset", required=True, metavar="DATASET")
+    f = dsub.add_parser("facades", help="the procedural facades")
+    f.add_argument("--split", choices=["train", "val"], default="val")
+    f.add_argument("--count", type=int, default=16)
+    f.add_argument("--start", type=int, default=0, help="first index")
+    f.add_argument("--size", type=int, default=128, choices=list(IMAGE_SIZES))
+    f.add_argument("--out", required=True)
+    f.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..data import render_facade
+    from ..io.images import save_image
+
+    if args.count < 1:
+        raise UsageError("--count must be >= 1")
+    if args.start < 0:
+        raise UsageError("--start must be >= 0")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {str(out)!r} is a file; give a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    for i in range(args.start, args.start + args.count):
+        save_image(render_facade(args.split, i, args.size),
+                   out / f"facade-{args.split}-{i:06d}.png")
+    print(f"wrote {args.count} {args.split} facades ({args.size}x{args.size}) to {out}")
+    return 0

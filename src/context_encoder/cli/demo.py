@@ -1,0 +1,22 @@
+"""``context-encoder demo`` (``make demo``): the shipped models on validation facades."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..demo import run_demo
+
+__all__ = ["add_parser"]
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("demo", help="evaluate the shipped models on validation facades")
+    p.add_argument("--out", default="out/demo")
+    p.add_argument("--count", type=int, default=100)
+    p.add_argument("--device", default="auto")
+
+    def run(args) -> int:
+        run_demo(args.out, args.count, args.device, log=print)
+        return 0
+
+    p.set_defaults(func=run)
