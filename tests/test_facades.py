@@ -3,36 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pytest
 import torch
 
-
-def _load_facades() -> ModuleType:
-    """Import the module normally; if the package ``__init__`` is broken, load the file alone."""
-    try:
-        from context_encoder.data import facades
-
-        return facades
-    except ImportError:
-        path = (Path(__file__).resolve().parents[1] / "src" / "context_encoder" / "data"
-                / "facades.py")
-        spec = importlib.util.spec_from_file_location("_context_encoder_facades", path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module
-        spec.loader.exec_module(module)
-        return module
-
-
-facades = _load_facades()
-render_facade = facades.render_facade
-FacadesDataset = facades.FacadesDataset
+from context_encoder.data.facades import FACADE_SPLITS, FacadesDataset, render_facade
 
 
 def _digest(img: np.ndarray) -> str:
@@ -58,7 +34,7 @@ def test_render_is_pinned(split: str, index: int, size: int) -> None:
 
 
 def test_splits_constant() -> None:
-    assert facades.FACADE_SPLITS == ("train", "val")
+    assert FACADE_SPLITS == ("train", "val")
 
 
 @pytest.mark.parametrize("split", ["train", "val"])
