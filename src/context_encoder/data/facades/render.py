@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from functools import lru_cache
 
 import cv2
 import numpy as np
 import torch
 from torch.utils.data import Dataset
+
+from . import palette
+from .canvas import F32, fill_rect, grain_field, paste, pixel, shade_rect, smooth_noise
+from .draws import Draws, choose, pick_color
 
 __all__ = ["FACADE_SPLITS", "FacadesDataset", "render_facade"]
 
@@ -21,49 +24,6 @@ _SPLIT_ID = {"train": 0x7A1D, "val": 0x5A1E}
 _FLIP_STREAM = 0xF1
 _DEFAULT_LENGTH = {"train": 100_000, "val": 500}
 _MIN_SIZE = 16
-
-_F = np.float32
-
-
-def _pal(rows: list[list[int]]) -> np.ndarray:
-    return np.asarray(rows, dtype=_F)
-
-
-_PLASTER = _pal([
-    [232, 222, 200], [214, 200, 172], [226, 205, 160], [200, 168, 118], [226, 226, 220],
-    [192, 190, 184], [222, 192, 176], [188, 122, 92], [236, 220, 168], [182, 196, 202],
-    [206, 214, 190], [168, 150, 130], [240, 236, 226],
-])
-_BRICK = _pal([
-    [150, 72, 52], [126, 62, 46], [170, 96, 66], [186, 150, 106], [112, 72, 56],
-    [160, 110, 86], [140, 84, 60],
-])
-_ASHLAR = _pal([[214, 202, 176], [200, 190, 168], [226, 216, 196], [186, 176, 160],
-                [205, 185, 150]])
-_FRAME = _pal([
-    [242, 240, 232], [226, 222, 212], [42, 72, 52], [72, 52, 36], [32, 32, 34],
-    [122, 122, 120], [112, 76, 46], [62, 72, 92], [150, 42, 36], [236, 236, 236],
-])
-_IRON = _pal([[34, 56, 42], [58, 42, 30], [26, 26, 28], [50, 58, 74]])
-_GLASS = _pal([[38, 48, 62], [28, 32, 40], [62, 82, 100], [46, 62, 70], [70, 74, 80],
-               [52, 58, 72]])
-_INTERIOR = _pal([[24, 30, 40], [18, 20, 26], [34, 38, 48]])
-_SHUTTER = _pal([
-    [56, 96, 66], [72, 96, 122], [112, 76, 50], [142, 62, 50], [230, 228, 216],
-    [152, 152, 142], [92, 112, 92], [60, 70, 60],
-])
-_BLIND = _pal([[232, 222, 200], [226, 226, 220], [240, 236, 226]])
-_AWNING = _pal([[172, 40, 40], [40, 80, 142], [40, 112, 62], [204, 162, 52], [82, 82, 82],
-                [152, 62, 112], [120, 40, 40]])
-_AWNING_STRIPE = _pal([[232, 230, 220]])
-_SKY_TOP = _pal([[92, 138, 198], [140, 168, 208], [170, 176, 186], [118, 150, 192],
-                 [196, 200, 206]])
-_ROOF = _pal([[84, 90, 100], [70, 72, 80], [102, 106, 116], [122, 80, 64], [92, 96, 94]])
-_DOOR = _pal([[92, 58, 34], [60, 40, 26], [36, 56, 46], [40, 44, 62], [120, 30, 30],
-              [30, 30, 30]])
-_SIGN = _pal([[30, 30, 32], [120, 30, 34], [30, 50, 90], [220, 214, 196], [40, 80, 50],
-              [150, 120, 60]])
-
 
 @dataclass
 class _Style:
@@ -93,131 +53,23 @@ class _Style:
 
 
 # --------------------------------------------------------------------------------------------
-# small helpers (images are float32 (3, H, W), values 0..255)
-
-
-class _Rand:
-    """Scalar draws from an explicit ``numpy.random.Generator``, buffered.
-
-    A renderer makes about a hundred scalar draws per image; drawing them in blocks and
-    handing them out as Python floats avoids numpy's per-call overhead. Array draws use
-    ``gen`` directly. Fully deterministic given the generator's seed.
-    """
-
-    __slots__ = ("_buf", "_i", "gen")
-
-    def __init__(self, gen: np.random.Generator) -> None:
-        self.gen = gen
-        self._buf: list[float] = []
-        self._i = 0
-
-    def random(self) -> float:
-        """Uniform in [0, 1)."""
-        if self._i >= len(self._buf):
-            self._buf = self.gen.random(64).tolist()
-            self._i = 0
-        u = self._buf[self._i]
-        self._i += 1
-        return u
-
-    def uniform(self, lo: float, hi: float) -> float:
-        return lo + (hi - lo) * self.random()
-
-    def uniforms(self, lo: float, hi: float, n: int) -> np.ndarray:
-        return np.array([lo + (hi - lo) * self.random() for _ in range(n)], _F)
-
-    def integers(self, lo: int, hi: int | None = None) -> int:
-        """Integer in [lo, hi) (or [0, lo) with one argument)."""
-        if hi is None:
-            lo, hi = 0, lo
-        return lo + min(int(self.random() * (hi - lo)), hi - lo - 1)
-
-
-def _choose(rng: _Rand, probs: tuple[float, ...]) -> int:
-    """Index drawn with the given probabilities (much cheaper than ``rng.choice(p=...)``)."""
-    u = rng.random()
-    acc = 0.0
-    for k, p in enumerate(probs):
-        acc += p
-        if u < acc:
-            return k
-    return len(probs) - 1
-
-
-def _jitter(rng: _Rand, color: np.ndarray, amount: float = 0.08) -> np.ndarray:
-    f = rng.uniform(1.0 - amount, 1.0 + amount)
-    return np.minimum(color * (rng.uniforms(1.0 - amount, 1.0 + amount, 3) * _F(f)), _F(255))
-
-
-def _pick(rng: _Rand, palette: np.ndarray, amount: float = 0.08) -> np.ndarray:
-    return _jitter(rng, palette[rng.integers(len(palette))], amount)
-
-
-def _c(color: np.ndarray) -> np.ndarray:
-    """A colour (3,) shaped to broadcast over (3, H, W)."""
-    return color[:, None, None]
-
-
-def _fill(img: np.ndarray, y0: int, y1: int, x0: int, x1: int, color: np.ndarray) -> None:
-    h, w = img.shape[1:]
-    y0, y1, x0, x1 = max(y0, 0), min(y1, h), max(x0, 0), min(x1, w)
-    if y1 > y0 and x1 > x0:
-        img[:, y0:y1, x0:x1] = color[:, None, None]
-
-
-def _shade(img: np.ndarray, y0: int, y1: int, x0: int, x1: int, factor: float) -> None:
-    h, w = img.shape[1:]
-    y0, y1, x0, x1 = max(y0, 0), min(y1, h), max(x0, 0), min(x1, w)
-    if y1 > y0 and x1 > x0:
-        img[:, y0:y1, x0:x1] *= _F(factor)
-
-
-def _paste(img: np.ndarray, y: int, x: int, prem: np.ndarray, alpha: np.ndarray) -> None:
-    """Composite a premultiplied sprite (``prem`` (3,h,w), ``alpha`` (h,w)) at (y, x)."""
-    h, w = img.shape[1:]
-    sh, sw = alpha.shape
-    y0, y1, x0, x1 = max(y, 0), min(y + sh, h), max(x, 0), min(x + sw, w)
-    if y1 <= y0 or x1 <= x0:
-        return
-    region = img[:, y0:y1, x0:x1]
-    region *= 1.0 - alpha[y0 - y:y1 - y, x0 - x:x1 - x]
-    region += prem[:, y0 - y:y1 - y, x0 - x:x1 - x]
-
-
-def _smooth_noise(rng: _Rand, h: int, w: int, cells: int) -> np.ndarray:
-    """Low-frequency noise (about unit variance): a small random grid upscaled bilinearly."""
-    cells = max(2, cells)
-    ch = max(2, round(cells * h / max(w, 1)))
-    small = rng.gen.standard_normal((ch, cells)).astype(_F)
-    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
-
-
-@lru_cache(maxsize=4)
-def _grain(n: int) -> np.ndarray:
-    """A fixed ``n x n`` field of fine grain noise, cropped at a random offset per image."""
-    field = np.random.default_rng(20160627).standard_normal((n, n)).astype(_F)
-    field.setflags(write=False)
-    return field
-
-
-# --------------------------------------------------------------------------------------------
 # walls
 
 
-def _wall_texture(rng: _Rand, h: int, w: int, floor_h: float, kind: int,
+def _wall_texture(rng: Draws, h: int, w: int, floor_h: float, kind: int,
                   base: np.ndarray) -> np.ndarray:
     """Full-image wall (3, h, w): kind 0 plaster, 1 brick, 2 ashlar (large stone blocks)."""
-    mott = _smooth_noise(rng, h, w, rng.integers(4, 9))
-    amp = _F(rng.uniform(0.015, 0.05))
+    mott = smooth_noise(rng, h, w, rng.integers(4, 9))
+    amp = F32(rng.uniform(0.015, 0.05))
     if kind == 0:
-        fine = _smooth_noise(rng, h, w, max(4, max(h, w) // 6))
-        shade = 1.0 + amp * mott + _F(rng.uniform(0.008, 0.025)) * fine
-        return _c(base) * shade[None]
+        fine = smooth_noise(rng, h, w, max(4, max(h, w) // 6))
+        shade = 1.0 + amp * mott + F32(rng.uniform(0.008, 0.025)) * fine
+        return pixel(base) * shade[None]
     if kind == 1:
         bh = max(3, round(floor_h / rng.uniform(8.0, 13.0)))
         bw = max(5, round(bh * rng.uniform(2.0, 2.7)))
         var_amp = rng.uniform(0.05, 0.12)
-        mortar: np.ndarray | None = (np.full(3, rng.uniform(150, 200), _F)
+        mortar: np.ndarray | None = (np.full(3, rng.uniform(150, 200), F32)
                                      * rng.uniforms(0.96, 1.04, 3))
     else:
         bh = max(4, round(floor_h / rng.uniform(3.0, 5.0)))
@@ -228,21 +80,21 @@ def _wall_texture(rng: _Rand, h: int, w: int, floor_h: float, kind: int,
     ys = np.arange(oy, oy + h)
     xs = np.arange(ox, ox + w)
     half = bw // 2
-    table = (1.0 + var_amp * rng.gen.standard_normal((17, 19))).astype(_F)
+    table = (1.0 + var_amp * rng.gen.standard_normal((17, 19))).astype(F32)
     # every brick row's colours for both row parities (odd rows shifted by half a brick)
     rows = np.stack([table[:, (xs // bw) % 19], table[:, ((xs + half) // bw) % 19]])
     colors = base[:, None, None, None] * rows[None]  # (3, 2, 17, w)
     for parity, vj in enumerate(((xs % bw) == 0, ((xs + half) % bw) == 0)):
         sub = colors[:, parity]
         if mortar is None:
-            sub[:, :, vj] *= _F(0.82)
+            sub[:, :, vj] *= F32(0.82)
         else:
             sub[:, :, vj] = mortar[:, None, None]
     row = ys // bh
     out = colors[:, row % 2, row % 17]  # (3, h, w)
     hj = (ys % bh) == 0
     if mortar is None:
-        out[:, hj] *= _F(0.82)
+        out[:, hj] *= F32(0.82)
     else:
         out[:, hj] = mortar[:, None, None]
     out *= (1.0 + amp * mott)[None]
@@ -278,8 +130,8 @@ def _window_sprite(st: _Style) -> tuple[np.ndarray, np.ndarray, np.ndarray, int,
     ext = max(sw, sill_ext, lint_ext)
     hh = top_extra + wh + sill_h + shadow_h
     wd = ww + 2 * ext
-    prem = np.zeros((3, hh, wd), _F)
-    alpha = np.zeros((hh, wd), _F)
+    prem = np.zeros((3, hh, wd), F32)
+    alpha = np.zeros((hh, wd), F32)
     wy, wx = top_extra, ext
     stone = st.stone[:, None]
 
@@ -296,7 +148,7 @@ def _window_sprite(st: _Style) -> tuple[np.ndarray, np.ndarray, np.ndarray, int,
     elif st.deco == 1:
         sl = (slice(0, top_extra), slice(wx - lint_ext, wx + ww + lint_ext))
         prem[:, sl[0], sl[1]] = stone[..., None]
-        prem[:, top_extra - 1, sl[1]] *= _F(0.8)
+        prem[:, top_extra - 1, sl[1]] *= F32(0.8)
         alpha[sl] = 1.0
     elif st.deco == 2:
         half = ww / 2 + lint_ext
@@ -306,7 +158,7 @@ def _window_sprite(st: _Style) -> tuple[np.ndarray, np.ndarray, np.ndarray, int,
         tri = dist <= lim
         sub_p = prem[:, 0:top_extra, wx - lint_ext:wx + ww + lint_ext]
         sub_p[:, tri] = stone
-        sub_p[:, tri & (dist > lim - 1.2)] *= _F(0.85)
+        sub_p[:, tri & (dist > lim - 1.2)] *= F32(0.85)
         alpha[0:top_extra, wx - lint_ext:wx + ww + lint_ext][tri] = 1.0
 
     # open shutters on either side
@@ -314,11 +166,11 @@ def _window_sprite(st: _Style) -> tuple[np.ndarray, np.ndarray, np.ndarray, int,
         sy0 = wy + (st.arch_h if st.arched else 0)
         n = wy + wh - sy0
         slat = max(2, round(st.floor_h / 22))
-        col = np.empty((3, n, sw), _F)
-        col[:] = _c(st.shutter)
-        col[:, (np.arange(n) % slat) == slat - 1] *= _F(0.72)
-        col[:, :, 0] *= _F(0.8)
-        col[:, :, -1] *= _F(0.8)
+        col = np.empty((3, n, sw), F32)
+        col[:] = pixel(st.shutter)
+        col[:, (np.arange(n) % slat) == slat - 1] *= F32(0.72)
+        col[:, :, 0] *= F32(0.8)
+        col[:, :, -1] *= F32(0.8)
         prem[:, sy0:wy + wh, wx - sw:wx] = col
         prem[:, sy0:wy + wh, wx + ww:wx + ww + sw] = col[:, :, ::-1]
         alpha[sy0:wy + wh, wx - sw:wx] = 1.0
@@ -335,45 +187,45 @@ def _window_sprite(st: _Style) -> tuple[np.ndarray, np.ndarray, np.ndarray, int,
         irx, iry = max(rx - ft, 0.5), max(ah - ft, 0.5)
         in_arch = ((xx + 0.5 - rx) / irx) ** 2 + ((yy + 0.5 - ah) / iry) ** 2 <= 1.0
         inner &= (yy >= ah) | in_arch
-    t = yy.astype(_F) / _F(max(wh - 1, 1))
-    shade = _F(st.glass_grad) * (0.6 - t)  # sky reflection: lighter at the top
+    t = yy.astype(F32) / F32(max(wh - 1, 1))
+    shade = F32(st.glass_grad) * (0.6 - t)  # sky reflection: lighter at the top
     if st.streak > 0:
         band = ((xx + yy * 0.8 + ww * 0.3) % (ww * 1.3 + 1)) < ww * 0.25
-        shade = shade + band * _F(st.streak)
-    glass = _c(st.glass) + shade[None]
-    col = np.where(inner[None], glass, _c(st.frame)).astype(_F)
+        shade = shade + band * F32(st.streak)
+    glass = pixel(st.glass) + shade[None]
+    col = np.where(inner[None], glass, pixel(st.frame)).astype(F32)
     glass_mask = inner.copy()
     bar = max(1, ft // 2 + (ft >= 3))
     if st.mullion_v and ww >= 7:
         c0 = ww // 2 - bar // 2
-        col[:, :, c0:c0 + bar] = _c(st.frame)
+        col[:, :, c0:c0 + bar] = pixel(st.frame)
         glass_mask[:, c0:c0 + bar] = False
     if st.mullion_h > 0:
         top = st.arch_h if st.arched else ft
         span = wh - ft - top
         for k in range(1, st.mullion_h + 1):
             r0 = top + round(span * k / (st.mullion_h + 1)) - bar // 2
-            col[:, r0:r0 + bar, ft:ww - ft] = _c(st.frame)
+            col[:, r0:r0 + bar, ft:ww - ft] = pixel(st.frame)
             glass_mask[r0:r0 + bar, ft:ww - ft] = False
     # the window is recessed: shadow along the top and left of the glass
     sh_t = max(1, ft // 2 + 1)
     top_strip = col[:, ft:ft + sh_t]
-    top_strip[:, inner[ft:ft + sh_t]] *= _F(0.55)
+    top_strip[:, inner[ft:ft + sh_t]] *= F32(0.55)
     left_strip = col[:, :, ft:ft + sh_t]
-    left_strip[:, inner[:, ft:ft + sh_t]] *= _F(0.75)
+    left_strip[:, inner[:, ft:ft + sh_t]] *= F32(0.75)
     prem[:, wy:wy + wh, wx:wx + ww] = col * outer[None]
     alpha[wy:wy + wh, wx:wx + ww] = outer
 
     if st.arched and ww >= 8:
         kw = max(1, round(ww * 0.14))
         kx = wx + ww // 2 - kw // 2
-        prem[:, 0:wy + ft + 1, kx:kx + kw] = _c(st.stone * _F(0.95))
+        prem[:, 0:wy + ft + 1, kx:kx + kw] = pixel(st.stone * F32(0.95))
         alpha[0:wy + ft + 1, kx:kx + kw] = 1.0
 
     # sill and the shadow under it
     y_s = wy + wh
     if st.sill:
-        prem[:, y_s:y_s + sill_h, wx - sill_ext:wx + ww + sill_ext] = _c(st.stone)
+        prem[:, y_s:y_s + sill_h, wx - sill_ext:wx + ww + sill_ext] = pixel(st.stone)
         alpha[y_s:y_s + sill_h, wx - sill_ext:wx + ww + sill_ext] = 1.0
         y_s += sill_h
     alpha[y_s:y_s + shadow_h, wx - sill_ext:wx + ww + sill_ext] = 0.3
@@ -386,8 +238,8 @@ def _window_row(sprites: list[tuple[np.ndarray, np.ndarray]], xs: list[int],
                 choice: list[int], width: int) -> tuple[np.ndarray, np.ndarray]:
     """One floor's windows as a full-width premultiplied layer (3, h, width), (h, width)."""
     sh = sprites[0][1].shape[0]
-    prem = np.zeros((3, sh, width), _F)
-    alpha = np.zeros((sh, width), _F)
+    prem = np.zeros((3, sh, width), F32)
+    alpha = np.zeros((sh, width), F32)
     prev_end = -1
     for x, v in zip(xs, choice, strict=True):
         p, a = sprites[v]
@@ -410,14 +262,14 @@ def _window_row(sprites: list[tuple[np.ndarray, np.ndarray]], xs: list[int],
     return prem, alpha
 
 
-def _railing(rng: _Rand, st: _Style, width: int) -> tuple[np.ndarray, np.ndarray]:
+def _railing(rng: Draws, st: _Style, width: int) -> tuple[np.ndarray, np.ndarray]:
     """A full-width balcony strip: railing over a stone slab, with a shadow below."""
     rail_h = max(3, min(round(st.floor_h * rng.uniform(0.14, 0.22)), round(st.wh * 0.42)))
     slab_h = max(1, round(st.floor_h * 0.05))
     shadow_h = max(1, round(st.floor_h * 0.05))
     hh = rail_h + slab_h + shadow_h
     iron = rng.random() < 0.7
-    color = _pick(rng, _IRON, 0.1) if iron else st.stone
+    color = pick_color(rng, palette.IRON, 0.1) if iron else st.stone
     yy, xx = np.ogrid[0:rail_h, 0:width]
     pitch = max(2, round(st.floor_h / rng.uniform(9.0, 14.0)))
     style = rng.integers(3)
@@ -430,11 +282,11 @@ def _railing(rng: _Rand, st: _Style, width: int) -> tuple[np.ndarray, np.ndarray
         bars = (xx % (pitch + 1)) < (1 if iron else pitch // 2 + 1)
     bar_w = max(1, rail_h // 8)
     mask = bars | (yy < bar_w) | (yy >= rail_h - bar_w)
-    alpha = np.zeros((hh, width), _F)
-    prem = np.zeros((3, hh, width), _F)
-    alpha[:rail_h] = mask * _F(0.95)
-    prem[:, :rail_h] = _c(color) * alpha[None, :rail_h]
-    prem[:, rail_h:rail_h + slab_h] = _c(st.stone * _F(0.92))
+    alpha = np.zeros((hh, width), F32)
+    prem = np.zeros((3, hh, width), F32)
+    alpha[:rail_h] = mask * F32(0.95)
+    prem[:, :rail_h] = pixel(color) * alpha[None, :rail_h]
+    prem[:, rail_h:rail_h + slab_h] = pixel(st.stone * F32(0.92))
     alpha[rail_h:rail_h + slab_h] = 1.0
     alpha[rail_h + slab_h:] = 0.35
     return prem, alpha
@@ -444,7 +296,7 @@ def _railing(rng: _Rand, st: _Style, width: int) -> tuple[np.ndarray, np.ndarray
 # one building
 
 
-def _make_style(rng: _Rand, size: int, wall: np.ndarray) -> _Style:
+def _make_style(rng: Draws, size: int, wall: np.ndarray) -> _Style:
     floor_h = size / rng.uniform(2.0, 5.0)  # 2 to 5 floors in view
     bay_w = floor_h * rng.uniform(0.55, 1.05)
     shutters = rng.random() < 0.35
@@ -457,9 +309,9 @@ def _make_style(rng: _Rand, size: int, wall: np.ndarray) -> _Style:
     ft = max(1, round(ww * rng.uniform(0.05, 0.13)))
     arched = rng.random() < 0.28 and wh >= ww * 0.9
     arch_h = max(2, round(ww / 2 * rng.uniform(0.45, 1.0))) if arched else 0
-    stone = np.minimum(wall * _F(rng.uniform(1.05, 1.2)) + _F(18), _F(250))
+    stone = np.minimum(wall * F32(rng.uniform(1.05, 1.2)) + F32(18), F32(250))
     if rng.random() < 0.35:
-        stone = _pick(rng, _ASHLAR, 0.04)
+        stone = pick_color(rng, palette.ASHLAR, 0.04)
     return _Style(
         floor_h=floor_h,
         bay_w=bay_w,
@@ -470,22 +322,22 @@ def _make_style(rng: _Rand, size: int, wall: np.ndarray) -> _Style:
         ft=ft,
         wall=wall,
         stone=stone,
-        frame=_pick(rng, _FRAME, 0.06),
-        glass=_pick(rng, _GLASS, 0.12),
-        shutter=_pick(rng, _SHUTTER, 0.1) if shutters else None,
+        frame=pick_color(rng, palette.FRAME, 0.06),
+        glass=pick_color(rng, palette.GLASS, 0.12),
+        shutter=pick_color(rng, palette.SHUTTER, 0.1) if shutters else None,
         arched=arched,
         arch_h=arch_h,
-        deco=_choose(rng, (0.45, 0.35, 0.2)),
+        deco=choose(rng, dict(enumerate((0.45, 0.35, 0.2)))),
         sill=rng.random() < 0.8,
         mullion_v=rng.random() < 0.7,
-        mullion_h=_choose(rng, (0.45, 0.35, 0.2)),
+        mullion_h=choose(rng, dict(enumerate((0.45, 0.35, 0.2)))),
         glass_grad=float(rng.uniform(8, 45)),
         streak=float(rng.uniform(15, 40)) if rng.random() < 0.4 else 0.0,
         blind_p=float(rng.uniform(0.05, 0.45)) if rng.random() < 0.5 else 0.0,
     )
 
 
-def _draw_ground_floor(rng: _Rand, img: np.ndarray, st: _Style, gf_top: int,
+def _draw_ground_floor(rng: Draws, img: np.ndarray, st: _Style, gf_top: int,
                        street: int, bays: list[float]) -> None:
     """Ground floor between ``gf_top`` and ``street``: shop fronts or doors, then sidewalk."""
     h, w = img.shape[1:]
@@ -493,30 +345,30 @@ def _draw_ground_floor(rng: _Rand, img: np.ndarray, st: _Style, gf_top: int,
     if gf_top >= h or street <= 0:
         return
     # ground-floor wall: the facade's own, rusticated stone, or the wall a shade darker
-    kind = _choose(rng, (0.4, 0.35, 0.25))
+    kind = choose(rng, dict(enumerate((0.4, 0.35, 0.25))))
     y0, y1 = max(gf_top, 0), min(street, h)
     if kind == 1:
-        img[:, y0:y1] = _c(_pick(rng, _ASHLAR, 0.05) * _F(rng.uniform(0.85, 1.0)))
+        img[:, y0:y1] = pixel(pick_color(rng, palette.ASHLAR, 0.05) * F32(rng.uniform(0.85, 1.0)))
         groove = max(3, round(gf_h / rng.uniform(4, 7)))
         sub = img[:, y0:y1]
-        sub[:, (np.arange(y0, y1) - gf_top) % groove == 0] *= _F(0.7)
+        sub[:, (np.arange(y0, y1) - gf_top) % groove == 0] *= F32(0.7)
     elif kind == 2:
-        img[:, y0:y1] *= _F(rng.uniform(0.78, 0.92))
+        img[:, y0:y1] *= F32(rng.uniform(0.78, 0.92))
     # band between the ground floor and the first floor, and a darker plinth
     band_h = max(2, round(st.floor_h * rng.uniform(0.06, 0.12)))
-    _fill(img, gf_top - band_h, gf_top, 0, w, st.stone)
-    _shade(img, gf_top, gf_top + max(1, band_h // 2), 0, w, 0.72)
-    _shade(img, street - max(1, round(gf_h * 0.06)), street, 0, w, 0.8)
+    fill_rect(img, gf_top - band_h, gf_top, 0, w, st.stone)
+    shade_rect(img, gf_top, gf_top + max(1, band_h // 2), 0, w, 0.72)
+    shade_rect(img, street - max(1, round(gf_h * 0.06)), street, 0, w, 0.8)
 
     shops = rng.random() < 0.55
-    frame = _pick(rng, _FRAME, 0.06) if rng.random() < 0.5 else st.frame
+    frame = pick_color(rng, palette.FRAME, 0.06) if rng.random() < 0.5 else st.frame
     awning_p = rng.uniform(0.3, 1.0) if rng.random() < 0.45 else 0.0
-    awn_col = _pick(rng, _AWNING, 0.08)
-    awn_col2 = _pick(rng, _AWNING_STRIPE, 0.04) if rng.random() < 0.5 else None
-    sign_col = _pick(rng, _SIGN, 0.08)
-    letter_col = 255 - sign_col * _F(0.6)
-    door_col = _pick(rng, _DOOR, 0.1)
-    interior = _pick(rng, _INTERIOR, 0.1)
+    awn_col = pick_color(rng, palette.AWNING, 0.08)
+    awn_col2 = pick_color(rng, palette.AWNING_STRIPE, 0.04) if rng.random() < 0.5 else None
+    sign_col = pick_color(rng, palette.SIGN, 0.08)
+    letter_col = 255 - sign_col * F32(0.6)
+    door_col = pick_color(rng, palette.DOOR, 0.1)
+    interior = pick_color(rng, palette.INTERIOR, 0.1)
     bw = st.bay_w
     ft = st.ft
     j = 0
@@ -528,23 +380,23 @@ def _draw_ground_floor(rng: _Rand, img: np.ndarray, st: _Style, gf_top: int,
             x1 = round(xc - bw / 2 + span * bw - bw * 0.1)
             top = gf_top + round(gf_h * rng.uniform(0.18, 0.3))
             sign_h = max(2, round(gf_h * 0.1))
-            _fill(img, top - sign_h - ft, top - ft, x0, x1, sign_col)
+            fill_rect(img, top - sign_h - ft, top - ft, x0, x1, sign_col)
             if rng.random() < 0.5:  # lettering on the sign
                 for _ in range(rng.integers(2, 5)):
                     lx = rng.integers(x0 + 1, max(x0 + 2, x1 - 2))
-                    _fill(img, top - sign_h - ft + 1, top - ft - 1, lx,
+                    fill_rect(img, top - sign_h - ft + 1, top - ft - 1, lx,
                           lx + max(1, sign_h // 2), letter_col)
-            _fill(img, top - ft, street, x0 - ft, x1 + ft, frame)
+            fill_rect(img, top - ft, street, x0 - ft, x1 + ft, frame)
             gh = street - top - ft
             if gh > 0:
                 yg0, yg1, xg0, xg1 = max(top, 0), min(street - ft, h), max(x0, 0), min(x1, w)
                 if yg1 > yg0 and xg1 > xg0:
-                    grad = np.linspace(30, -10, gh, dtype=_F)[yg0 - top:yg1 - top]
+                    grad = np.linspace(30, -10, gh, dtype=F32)[yg0 - top:yg1 - top]
                     img[:, yg0:yg1, xg0:xg1] = (interior[:, None] + grad[None])[:, :, None]
                 mid = (x0 + x1) // 2  # glazing bar / door and a kick plate
-                _fill(img, top, street, mid - max(1, ft // 2), mid + max(1, ft // 2), frame)
-                _fill(img, street - ft - max(2, gh // 5), street - ft, x0, x1,
-                      frame * _F(0.9))
+                fill_rect(img, top, street, mid - max(1, ft // 2), mid + max(1, ft // 2), frame)
+                fill_rect(img, street - ft - max(2, gh // 5), street - ft, x0, x1,
+                      frame * F32(0.9))
             if rng.random() < awning_p:
                 ah = max(3, round(gf_h * rng.uniform(0.16, 0.26)))
                 ay0 = top - ft
@@ -552,50 +404,50 @@ def _draw_ground_floor(rng: _Rand, img: np.ndarray, st: _Style, gf_top: int,
                 yb0, yb1, xb0, xb1 = max(ay0, 0), min(ay0 + ah, h), max(ax0, 0), min(ax1, w)
                 if yb1 > yb0 and xb1 > xb0:
                     region = img[:, yb0:yb1, xb0:xb1]
-                    region[:] = _c(awn_col)
+                    region[:] = pixel(awn_col)
                     if awn_col2 is not None:
                         stripe = max(2, round(bw / 10))
                         xs = np.arange(xb0, xb1) - ax0
-                        region[:, :, (xs // stripe) % 2 == 1] = _c(awn_col2)
-                    ys = np.arange(yb0, yb1, dtype=_F) - ay0
-                    region *= (1.0 - _F(0.3) * ys / ah)[None, :, None]
-                _shade(img, ay0 + ah, ay0 + ah + max(2, ah // 2), ax0, ax1, 0.6)
+                        region[:, :, (xs // stripe) % 2 == 1] = pixel(awn_col2)
+                    ys = np.arange(yb0, yb1, dtype=F32) - ay0
+                    region *= (1.0 - F32(0.3) * ys / ah)[None, :, None]
+                shade_rect(img, ay0 + ah, ay0 + ah + max(2, ah // 2), ax0, ax1, 0.6)
             j += span
             continue
         if rng.random() < (0.7 if shops else 0.4):  # a door
             dw = max(4, round(bw * rng.uniform(0.35, 0.55)))
             x0 = round(xc - dw / 2)
             top = gf_top + round(gf_h * rng.uniform(0.12, 0.25))
-            _fill(img, top - ft, street, x0 - ft, x0 + dw + ft, st.stone)
-            _fill(img, top, street, x0, x0 + dw, door_col)
+            fill_rect(img, top - ft, street, x0 - ft, x0 + dw + ft, st.stone)
+            fill_rect(img, top, street, x0, x0 + dw, door_col)
             tr = max(2, round((street - top) * 0.22))
-            _fill(img, top, top + tr, x0 + 1, x0 + dw - 1, interior)
+            fill_rect(img, top, top + tr, x0 + 1, x0 + dw - 1, interior)
             ph = street - top - tr
             pw = max(1, dw // 2 - 2)
-            _shade(img, top + tr + ph // 8, street - ph // 8, x0 + 1, x0 + 1 + pw, 0.78)
-            _shade(img, top + tr + ph // 8, street - ph // 8, x0 + dw - 1 - pw, x0 + dw - 1,
+            shade_rect(img, top + tr + ph // 8, street - ph // 8, x0 + 1, x0 + 1 + pw, 0.78)
+            shade_rect(img, top + tr + ph // 8, street - ph // 8, x0 + dw - 1 - pw, x0 + dw - 1,
                    0.78)
         else:  # a barred window
             wtop = gf_top + round((gf_h - st.wh) * rng.uniform(0.3, 0.5))
             x0 = round(xc - st.ww / 2)
-            _fill(img, wtop - ft, wtop + st.wh + ft, x0 - ft, x0 + st.ww + ft, frame)
-            _fill(img, wtop, wtop + st.wh, x0, x0 + st.ww, interior)
+            fill_rect(img, wtop - ft, wtop + st.wh + ft, x0 - ft, x0 + st.ww + ft, frame)
+            fill_rect(img, wtop, wtop + st.wh, x0, x0 + st.ww, interior)
             pitch = max(2, round(st.ww / 4))
             for bx in range(x0 + pitch, x0 + st.ww, pitch):
-                _fill(img, wtop, wtop + st.wh, bx, bx + 1, frame * _F(0.6))
+                fill_rect(img, wtop, wtop + st.wh, bx, bx + 1, frame * F32(0.6))
         j += 1
     # sidewalk and street
     if street < h:
-        walk = _F(rng.uniform(120, 175)) * rng.uniforms(0.96, 1.04, 3)
-        ys = np.arange(street, h, dtype=_F)
+        walk = F32(rng.uniform(120, 175)) * rng.uniforms(0.96, 1.04, 3)
+        ys = np.arange(street, h, dtype=F32)
         fade = 0.75 + 0.25 * np.minimum(1.0, (ys - street + 1) / 3.0)
         curb = street + max(2, round(st.floor_h * 0.18))
         fade[ys == curb] *= 0.7
         fade[ys > curb] *= 0.7
-        img[:, street:] = _c(walk) * fade[None, :, None]
+        img[:, street:] = pixel(walk) * fade[None, :, None]
 
 
-def _draw_top(rng: _Rand, img: np.ndarray, st: _Style, roof_y: int,
+def _draw_top(rng: Draws, img: np.ndarray, st: _Style, roof_y: int,
               bays: list[float]) -> None:
     """Cornice ending at ``roof_y``, a roof (mansard, parapet or none) and sky above it."""
     h, w = img.shape[1:]
@@ -603,39 +455,39 @@ def _draw_top(rng: _Rand, img: np.ndarray, st: _Style, roof_y: int,
         return
     fh = st.floor_h
     ch = max(2, round(fh * rng.uniform(0.12, 0.24)))
-    roof_kind = _choose(rng, (0.5, 0.25, 0.25))
+    roof_kind = choose(rng, dict(enumerate((0.5, 0.25, 0.25))))
     mans_h = round(fh * rng.uniform(0.55, 0.9)) if roof_kind == 0 else 0
     par_h = round(fh * rng.uniform(0.2, 0.35)) if roof_kind == 1 else 0
     top_of_building = roof_y - ch - mans_h - par_h
 
     # sky: a vertical gradient, sometimes clouds, sometimes chimneys against it
-    sky_top = _pick(rng, _SKY_TOP, 0.05)
-    sky_bot = np.minimum(sky_top * _F(1.12) + _F(25), _F(255))
+    sky_top = pick_color(rng, palette.SKY_TOP, 0.05)
+    sky_bot = np.minimum(sky_top * F32(1.12) + F32(25), F32(255))
     sy1 = min(max(top_of_building, 0), h)
     if sy1 > 0:
-        t = np.linspace(0.0, 1.0, max(roof_y, 2), dtype=_F)[:sy1]
+        t = np.linspace(0.0, 1.0, max(roof_y, 2), dtype=F32)[:sy1]
         img[:, :sy1] = (sky_top[:, None] * (1 - t)[None] + sky_bot[:, None] * t[None])[..., None]
         if rng.random() < 0.5:
-            cloud = _smooth_noise(rng, sy1, w, rng.integers(3, 7))
-            img[:, :sy1] += (np.maximum(cloud, 0) * _F(rng.uniform(10, 30)))[None]
+            cloud = smooth_noise(rng, sy1, w, rng.integers(3, 7))
+            img[:, :sy1] += (np.maximum(cloud, 0) * F32(rng.uniform(10, 30)))[None]
         if roof_kind != 2 and rng.random() < 0.6:
             for _ in range(rng.integers(1, 3)):
                 cw = max(3, round(fh * rng.uniform(0.15, 0.3)))
                 cx = rng.integers(-cw, w)
                 c_h = round(fh * rng.uniform(0.25, 0.5))
-                ccol = _pick(rng, _BRICK, 0.05) if rng.random() < 0.5 else st.wall * _F(0.85)
-                _fill(img, top_of_building - c_h, top_of_building, cx, cx + cw, ccol)
-                _fill(img, top_of_building - c_h - 1, top_of_building - c_h + 1, cx - 1,
-                      cx + cw + 1, ccol * _F(0.7))
+                ccol = pick_color(rng, palette.BRICK, 0.05) if rng.random() < 0.5 else st.wall * F32(0.85)
+                fill_rect(img, top_of_building - c_h, top_of_building, cx, cx + cw, ccol)
+                fill_rect(img, top_of_building - c_h - 1, top_of_building - c_h + 1, cx - 1,
+                      cx + cw + 1, ccol * F32(0.7))
     if roof_kind == 0:  # mansard roof with dormers
         my0 = roof_y - ch - mans_h
-        roof_col = _pick(rng, _ROOF, 0.06)
+        roof_col = pick_color(rng, palette.ROOF, 0.06)
         yb0, yb1 = max(my0, 0), min(roof_y - ch, h)
         if yb1 > yb0:
-            ys = np.arange(yb0, yb1, dtype=_F)
+            ys = np.arange(yb0, yb1, dtype=F32)
             ramp = 0.85 + 0.2 * (ys - my0) / max(mans_h, 1)
             img[:, yb0:yb1] = roof_col[:, None, None] * ramp[None, :, None]
-            img[:, yb0:yb1, ::max(3, round(fh / 8))] *= _F(0.88)
+            img[:, yb0:yb1, ::max(3, round(fh / 8))] *= F32(0.88)
         if rng.random() < 0.8:
             dw = max(3, round(st.ww * 0.8))
             dh = max(3, round(mans_h * 0.55))
@@ -643,44 +495,44 @@ def _draw_top(rng: _Rand, img: np.ndarray, st: _Style, roof_y: int,
             df = max(1, dw // 6)
             every = 1 if rng.random() < 0.6 else 2
             phase = rng.integers(every)
-            dglass = st.glass * _F(0.9)
-            dcap = roof_col * _F(0.8)
+            dglass = st.glass * F32(0.9)
+            dcap = roof_col * F32(0.8)
             for k, xc in enumerate(bays):
                 if k % every != phase:
                     continue
                 x0 = round(xc - dw / 2)
-                _fill(img, dy, dy + dh, x0 - df, x0 + dw + df, st.stone)
-                _fill(img, dy - df * 2, dy, x0 - df * 2, x0 + dw + df * 2, dcap)
-                _fill(img, dy + df, dy + dh, x0 + df, x0 + dw - df, dglass)
-                _shade(img, dy + df, dy + 2 * df, x0 + df, x0 + dw - df, 0.6)
+                fill_rect(img, dy, dy + dh, x0 - df, x0 + dw + df, st.stone)
+                fill_rect(img, dy - df * 2, dy, x0 - df * 2, x0 + dw + df * 2, dcap)
+                fill_rect(img, dy + df, dy + dh, x0 + df, x0 + dw - df, dglass)
+                shade_rect(img, dy + df, dy + 2 * df, x0 + df, x0 + dw - df, 0.6)
     elif roof_kind == 1:  # parapet, sometimes a balustrade
         py0 = roof_y - ch - par_h
-        _fill(img, py0, roof_y - ch, 0, w, st.stone)
+        fill_rect(img, py0, roof_y - ch, 0, w, st.stone)
         if rng.random() < 0.6:
             pitch = max(3, round(fh / 6))
             holes = (np.arange(w) % pitch) >= max(1, pitch // 2)
             yb0 = max(py0 + max(1, par_h // 4), 0)
             yb1 = min(roof_y - ch - max(1, par_h // 5), h)
             if yb1 > yb0:
-                img[:, yb0:yb1, holes] = _c(sky_bot)
+                img[:, yb0:yb1, holes] = pixel(sky_bot)
     # cornice with an optional row of dentils and a shadow below
     cy0 = roof_y - ch
-    _fill(img, cy0, roof_y, 0, w, st.stone)
-    _shade(img, cy0, cy0 + max(1, ch // 4), 0, w, 1.08)
+    fill_rect(img, cy0, roof_y, 0, w, st.stone)
+    shade_rect(img, cy0, cy0 + max(1, ch // 4), 0, w, 1.08)
     if ch >= 4 and rng.random() < 0.55:
         dp = max(2, round(fh / 14))
         yb0, yb1 = max(roof_y - ch // 2, 0), min(roof_y, h)
         if yb1 > yb0:
-            img[:, yb0:yb1, (np.arange(w) % (2 * dp)) < dp] *= _F(0.78)
-    _shade(img, roof_y, roof_y + max(1, round(ch * 0.5)), 0, w, 0.62)
+            img[:, yb0:yb1, (np.arange(w) % (2 * dp)) < dp] *= F32(0.78)
+    shade_rect(img, roof_y, roof_y + max(1, round(ch * 0.5)), 0, w, 0.62)
 
 
-def _render_building(rng: _Rand, size: int, width: int | None = None) -> np.ndarray:
+def _render_building(rng: Draws, size: int, width: int | None = None) -> np.ndarray:
     """One building as a float32 (3, size, width) image (0..255); ``size`` sets the scale."""
     h = size
     w = size if width is None else width
-    wall_kind = _choose(rng, (0.5, 0.28, 0.22))
-    wall = _pick(rng, (_PLASTER, _BRICK, _ASHLAR)[wall_kind], 0.06)
+    wall_kind = choose(rng, dict(enumerate((0.5, 0.28, 0.22))))
+    wall = pick_color(rng, (palette.PLASTER, palette.BRICK, palette.ASHLAR)[wall_kind], 0.06)
     st = _make_style(rng, size, wall)
     img = _wall_texture(rng, h, w, st.floor_h, wall_kind, wall)
     fh = st.floor_h
@@ -716,14 +568,14 @@ def _render_building(rng: _Rand, size: int, width: int | None = None) -> np.ndar
     prem, alpha, gmask, oy, ox = _window_sprite(st)
     sprites = [(prem, alpha)]
     if rng.random() < 0.7:
-        delta = _F(rng.uniform(-22, 22))
+        delta = F32(rng.uniform(-22, 22))
         sprites.append((prem + (gmask * alpha)[None] * delta, alpha))
     xs = [round(xc - st.ww / 2) - ox for xc in bays]
     n_layers = len(sprites)
     layers = [_window_row(sprites, xs, [rng.integers(len(sprites)) for _ in xs], w)
               for _ in range(n_layers)]
 
-    balcony_mode = _choose(rng, (0.35, 0.2, 0.3, 0.15))
+    balcony_mode = choose(rng, dict(enumerate((0.35, 0.2, 0.3, 0.15))))
     rail = _railing(rng, st, w) if balcony_mode else None
     balc_floors: set[int] = set()
     if balcony_mode == 1:
@@ -740,7 +592,7 @@ def _render_building(rng: _Rand, size: int, width: int | None = None) -> np.ndar
             x0 = round(xc - st.ww / 2) - ext
             keep[max(x0, 0):max(x0 + st.ww + 2 * ext, 0)] = True
         rail = (rail[0] * keep, rail[1] * keep)
-    blind_col = _pick(rng, _BLIND, 0.05)
+    blind_col = pick_color(rng, palette.BLIND, 0.05)
     blinds = st.blind_p > 0 and not st.arched
 
     for k in range(n_upper):
@@ -750,22 +602,22 @@ def _render_building(rng: _Rand, size: int, width: int | None = None) -> np.ndar
             continue
         if course:
             cy = round(top_f + fh)
-            _fill(img, cy - course_h, cy, 0, w, st.stone)
-            _shade(img, cy, cy + 1, 0, w, 0.75)
+            fill_rect(img, cy - course_h, cy, 0, w, st.stone)
+            shade_rect(img, cy, cy + 1, 0, w, 0.75)
         wy = ftop + st.win_top
         lp, la = layers[rng.integers(n_layers)]
-        _paste(img, wy - oy, 0, lp, la)
+        paste(img, wy - oy, 0, lp, la)
         if blinds:
             inner_h = st.wh - 2 * st.ft
             for xc in bays:
                 if rng.random() < st.blind_p:
                     d = rng.uniform(0.15, 0.7)
                     wx = round(xc - st.ww / 2)
-                    _fill(img, wy + st.ft, wy + st.ft + round(inner_h * d), wx + st.ft,
+                    fill_rect(img, wy + st.ft, wy + st.ft + round(inner_h * d), wx + st.ft,
                           wx + st.ww - st.ft, blind_col)
         if rail is not None and k in balc_floors:
             rp, ra = rail
-            _paste(img, wy + st.wh - ra.shape[0] + max(2, round(fh * 0.1)), 0, rp, ra)
+            paste(img, wy + st.wh - ra.shape[0] + max(2, round(fh * 0.1)), 0, rp, ra)
 
     _draw_ground_floor(rng, img, st, gf_top, street, bays)
     _draw_top(rng, img, st, roof_y, bays)
@@ -784,7 +636,7 @@ def _check_split(split: str) -> int:
 
 def _render_chw(split_id: int, index: int, size: int) -> np.ndarray:
     """The facade as uint8 (3, size, size)."""
-    rng = _Rand(np.random.default_rng([split_id, index]))
+    rng = Draws(np.random.default_rng([split_id, index]))
     img = _render_building(rng, size)
 
     if rng.random() < 0.2:  # a neighbouring building on one side
@@ -793,22 +645,22 @@ def _render_chw(split_id: int, index: int, size: int) -> np.ndarray:
         edge = max(1, size // 64)
         if rng.random() < 0.5:
             img[:, :, :xb] = other
-            img[:, :, xb:xb + edge] *= _F(0.7)
+            img[:, :, xb:xb + edge] *= F32(0.7)
         else:
             img[:, :, size - xb:] = other
-            img[:, :, size - xb - edge:size - xb] *= _F(0.7)
+            img[:, :, size - xb - edge:size - xb] *= F32(0.7)
 
     # lighting (brightness, colour cast, linear gradient) and mild grain
-    gy = _F(rng.uniform(-0.18, 0.18))
-    gx = _F(rng.uniform(-0.22, 0.22))
-    ramp = np.linspace(-0.5, 0.5, size, dtype=_F)
+    gy = F32(rng.uniform(-0.18, 0.18))
+    gx = F32(rng.uniform(-0.22, 0.22))
+    ramp = np.linspace(-0.5, 0.5, size, dtype=F32)
     light = (1.0 + gy * ramp)[:, None] + (gx * ramp)[None, :]
-    light *= _F(rng.uniform(0.78, 1.12))
+    light *= F32(rng.uniform(0.78, 1.12))
     img *= light[None]
-    img *= _c(rng.uniforms(0.94, 1.06, 3))
+    img *= pixel(rng.uniforms(0.94, 1.06, 3))
     n = 512 if size <= 256 else 2 * size
     py, px = rng.integers(0, n - size + 1), rng.integers(0, n - size + 1)
-    img += (_grain(n)[py:py + size, px:px + size] * _F(rng.uniform(2.0, 5.0)))[None]
+    img += (grain_field(n)[py:py + size, px:px + size] * F32(rng.uniform(2.0, 5.0)))[None]
     np.clip(img, 0, 255, out=img)
     return img.astype(np.uint8)
 
