@@ -68,9 +68,9 @@ def choose(rng: Draws, weights: Mapping[T, float]) -> T:
 def jitter_color(rng: Draws, color: np.ndarray, amount: float = 0.08) -> np.ndarray:
     """``color`` scaled by a random brightness and a random per-channel tint, each within
     ``1 +- amount``, clipped at 255."""
-    f = rng.uniform(1.0 - amount, 1.0 + amount)
-    return np.minimum(color * (rng.uniforms(1.0 - amount, 1.0 + amount, 3) * np.float32(f)),
-                      np.float32(255))
+    brightness = rng.uniform(1.0 - amount, 1.0 + amount)
+    tint = rng.uniforms(1.0 - amount, 1.0 + amount, 3)
+    return np.minimum(color * (tint * np.float32(brightness)), np.float32(255))
 
 
 def pick_color(rng: Draws, palette: np.ndarray, amount: float = 0.08) -> np.ndarray:
