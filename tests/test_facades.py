@@ -37,6 +37,17 @@ def test_splits_constant() -> None:
     assert FACADE_SPLITS == ("train", "val")
 
 
+def test_public_names() -> None:
+    """The package exports what the single module did, and ``context_encoder.data`` the same
+    objects."""
+    from context_encoder import data
+    from context_encoder.data import facades
+
+    assert sorted(facades.__all__) == ["FACADE_SPLITS", "FacadesDataset", "render_facade"]
+    assert data.render_facade is render_facade and data.FacadesDataset is FacadesDataset
+    assert data.FACADE_SPLITS is FACADE_SPLITS
+
+
 @pytest.mark.parametrize("split", ["train", "val"])
 def test_render_is_deterministic(split: str) -> None:
     for index in (0, 1, 17, 12345):

@@ -19,6 +19,7 @@ internally (whole-image numpy ops are several times faster on (3, H, W) than on 
 at over a thousand 128 px images per second on one core.
 """
 
-from .render import FACADE_SPLITS, FacadesDataset, render_facade
+from .dataset import FacadesDataset
+from .render import FACADE_SPLITS, render_facade
 
 __all__ = ["FACADE_SPLITS", "FacadesDataset", "render_facade"]
