@@ -108,25 +108,26 @@ class UploadMiddleware(_BodyRequestMiddleware):
         if body is not None:  # None: the client went away
             await self.app(scope, _replay(body, receive), send)
 
-    def _too_large(self, received: int = 0) -> _Refused:
+    def _too_large(self, received: int = 0, drain: bool = True) -> _Refused:
         limit = self.service.limits.max_upload_bytes
         return _Refused(413, f"request body is over the upload limit of {_mb(limit)}",
-                        received=received)
+                        drain=drain, received=received)
 
     def _check_before_reading(self, scope: Scope) -> None:
         value = _header(scope, b"content-length")
         try:
-            declared = -1 if value is None else int(value)
+            declared = 0 if value is None else int(value)
         except ValueError:
-            raise _Refused(400, "malformed Content-Length header", drain=False) from None
+            declared = -1
+        if declared < 0:
+            raise _Refused(400, "malformed Content-Length header", drain=False)
+        limit = self.service.limits.max_upload_bytes
+        drain = declared <= DRAIN_FACTOR * limit  # past that, a reset comes anyway
+        if declared > limit:
+            raise self._too_large(drain=drain)
         busy = self.service.busy(uploading=True)
         if busy is not None:
-            raise _Refused(503, busy, {"Retry-After": "1"})
-        limit = self.service.limits.max_upload_bytes
-        if declared > limit:
-            refusal = self._too_large()
-            refusal.drain = declared <= DRAIN_FACTOR * limit  # else a reset comes anyway
-            raise refusal
+            raise _Refused(503, busy, {"Retry-After": "1"}, drain=drain)
 
     async def _receive(self, receive: Receive) -> Message:
         timeout = self.service.limits.body_timeout
@@ -150,9 +151,7 @@ class UploadMiddleware(_BodyRequestMiddleware):
             size += len(chunk)
             more = message.get("more_body", False)
             if size > limit:
-                refusal = self._too_large(size)
-                refusal.drain = more
-                raise refusal
+                raise self._too_large(size, drain=more)
             chunks.append(chunk)
         return b"".join(chunks)
 
