@@ -548,8 +548,10 @@ def test_admission_released_on_every_path(tiny_model):
 
 
 def test_create_app_rejects_bad_limits(tiny_model):
-    with pytest.raises(ValueError, match="max_queue"):
-        create_app(str(tiny_model), device="cpu", max_queue=0)
+    for bad in ({"max_queue": 0}, {"max_uploads": 0}, {"workers": 0}, {"body_timeout": 0},
+                {"max_upload_bytes": 0}, {"max_pixels": 0}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            create_app(str(tiny_model), device="cpu", **bad)
     with pytest.raises(ValueError, match="trusted_hosts"):
         create_app(str(tiny_model), device="cpu", trusted_hosts=[])
     app = create_app(str(tiny_model), device="cpu", workers=3)

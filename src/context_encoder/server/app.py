@@ -30,15 +30,15 @@ from PIL import Image
 
 from .. import __version__
 from ..inference import Inpainter
-from ..io.images import DEFAULT_MAX_PIXELS
+from ..io.images import DEFAULT_MAX_PIXELS, INPUT_FORMATS
 from . import DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_WORKERS
 from .errors import ApiError
 from .middleware import AdmissionMiddleware, TrustedHostMiddleware, UploadMiddleware
 from .routes import STATIC_DIR, add_error_handlers, router
-from .service import REQUEST_FORMATS, Limits, Service
+from .service import OUTPUT_FORMATS, Limits, Service
 from .store import ModelStore
 
-__all__ = ["REQUEST_FORMATS", "STATIC_DIR", "ApiError", "create_app"]
+__all__ = ["INPUT_FORMATS", "OUTPUT_FORMATS", "STATIC_DIR", "ApiError", "create_app"]
 
 logger = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from .. import __version__
 from ..errors import CheckpointError
 from ..io.images import MEDIA_TYPES
 from .errors import ApiError, json_error
-from .service import REQUEST_FORMATS, Job, Result, Service
+from .service import OUTPUT_FORMATS, Job, Result, Service
 
 __all__ = ["STATIC_DIR", "add_error_handlers", "router"]
 
@@ -158,7 +158,7 @@ def _checked_fields(mask: UploadFile | None, box: str | None, format: str | None
     if box is not None and not _BOX_RE.match(box):
         raise ApiError(400, f"box {box!r} is malformed: expected X,Y,W,H as four integers")
     fmt = (format or "png").strip().lower()
-    if fmt != "input" and fmt not in REQUEST_FORMATS:
+    if fmt != "input" and fmt not in OUTPUT_FORMATS:
         raise ApiError(400, f"format {format!r} is not one of png, input, jpeg, webp")
     return box, fmt
 

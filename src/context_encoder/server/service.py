@@ -30,11 +30,11 @@ from . import DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_WORKERS
 from .errors import ApiError, image_errors
 from .store import ModelStore
 
-__all__ = ["EXTENSIONS", "REQUEST_FORMATS", "Job", "Limits", "Result", "Service"]
+__all__ = ["EXTENSIONS", "OUTPUT_FORMATS", "Job", "Limits", "Result", "Service"]
 
 #: ``format`` values of a request -> the format written (``input``, also accepted, keeps
 #: the input's format where the server writes it, else PNG).
-REQUEST_FORMATS: dict[str, str] = {ext[1:]: fmt for ext, fmt in WRITE_FORMATS.items()
+OUTPUT_FORMATS: dict[str, str] = {ext[1:]: fmt for ext, fmt in WRITE_FORMATS.items()
                                    if fmt in ("PNG", "JPEG", "WEBP")}
 #: File extension of each written format (the first of its extensions).
 EXTENSIONS: dict[str, str] = {fmt: ext[1:] for ext, fmt in reversed(WRITE_FORMATS.items())}
@@ -77,7 +77,7 @@ class Job:
     mask: bytes | None
     box: str | None
     model: str
-    format: str  # a key of REQUEST_FORMATS or "input"
+    format: str  # a key of OUTPUT_FORMATS or "input"
 
 
 @dataclass
@@ -169,7 +169,7 @@ class Service:
                 raise ApiError(422, str(e)) from e
             headers["X-Inference-Ms"] = f"{(time.perf_counter() - t1) * 1000:.1f}"
         fmt = (output_format_for(info.get("format")) if job.format == "input"
-               else REQUEST_FORMATS[job.format])
+               else OUTPUT_FORMATS[job.format])
         if fmt in ("JPEG", "BMP") and result.ndim == 3 and result.shape[2] == 4:
             # a format without alpha was asked for: dropped here, without io's warning
             result = result[..., 0] if info.get("mode") == "LA" else result[..., :3]
