@@ -9,7 +9,7 @@ size, pixels outside the hole unchanged) and prints throughput and latency perce
     python bench/load_test.py --model facades-freeform-128 --device cuda
 
 Importable: :func:`serve_in_thread`, :func:`run_load` and :func:`make_tiny_model` are
-what ``tests/test_server.py`` uses with a smaller count.
+what ``tests/test_server*.py`` and ``tests/test_browser.py`` use with smaller counts.
 """
 
 from __future__ import annotations

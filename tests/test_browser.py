@@ -72,16 +72,16 @@ def test_paint_and_inpaint_in_headless_chromium(tmp_path, monkeypatch):
         pytest.skip("the playwright Python package is not installed")
     monkeypatch.setenv("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 
-    from context_encoder.server import app as server_app
+    from context_encoder.server import service as server_service
 
     jobs = []  # what the server received (the browser's dev tools cannot show blob uploads)
-    real_process = server_app._Service.process
+    real_process = server_service.Service.process
 
     def spy(self, job):
         jobs.append(job)
         return real_process(self, job)
 
-    monkeypatch.setattr(server_app._Service, "process", spy)
+    monkeypatch.setattr(server_service.Service, "process", spy)
     bench = _bench()
     model = bench.make_tiny_model(tmp_path / "tiny.safetensors")
     img = _test_image()

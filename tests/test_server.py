@@ -231,19 +231,19 @@ def test_models_health_openapi_and_page(client):
 
 def test_shipped_models_load_lazily_once(tiny_model, monkeypatch):
     """Other shipped models named in requests are loaded on first use and cached."""
-    from context_encoder.server import app as server_app
+    from context_encoder.server import store as server_store
 
-    monkeypatch.setattr(server_app, "list_pretrained", lambda: ["alt"])
-    monkeypatch.setattr(server_app, "resolve_model_path",
+    monkeypatch.setattr(server_store, "list_pretrained", lambda: ["alt"])
+    monkeypatch.setattr(server_store, "resolve_model_path",
                         lambda name: tiny_model if name == "alt" else Path(name))
-    real = server_app.Inpainter.from_pretrained
+    real = server_store.Inpainter.from_pretrained
     loaded = []
 
     def from_pretrained(name, **kw):
         loaded.append(str(name))
         return real(tiny_model if name == "alt" else name, **kw)
 
-    monkeypatch.setattr(server_app.Inpainter, "from_pretrained", from_pretrained)
+    monkeypatch.setattr(server_store.Inpainter, "from_pretrained", from_pretrained)
     with TestClient(create_app(str(tiny_model), device="cpu")) as c:
         models = {m["name"]: m for m in c.get("/api/v1/models").json()["models"]}
         assert set(models) == {"tiny", "alt"}
@@ -394,10 +394,10 @@ def _slow_inference(app, seconds: float = 1.0):
     started = threading.Event()
 
     class Slow:
-        def __call__(self, image, mask):
+        def inpaint_array(self, image, mask):
             started.set()
             time.sleep(seconds)
-            return real(image, mask)
+            return real.inpaint_array(image, mask)
 
     store._loaded["tiny"] = Slow()
     return started, real
@@ -439,17 +439,19 @@ def _good_request(ac):
 
 def test_503_when_max_queue_is_full_then_recovers(tiny_model):
     """max_queue=1: a second request while the first runs is answered 503 with
-    Retry-After before its body is read; GETs still answer; then requests succeed again."""
+    Retry-After without reaching the app (its body is discarded); GETs still answer; then
+    requests succeed again."""
     import httpx
 
     app = create_app(str(tiny_model), device="cpu", workers=2, max_queue=1)
     service = app.state.service
-    assert service.max_queue == 1
+    assert service.limits.max_queue == 1
     started, real = _slow_inference(app, 1.0)
-    body_read = []
+    processed = []
+    process = service.process
+    service.process = lambda job: processed.append(job) or process(job)
 
-    async def body():  # streamed by ASGITransport only when the app reads the body
-        body_read.append(True)
+    async def body():
         yield (b'--xyz\r\nContent-Disposition: form-data; name="box"\r\n\r\n1,1,5,5\r\n'
                b"--xyz--\r\n")
 
@@ -474,7 +476,8 @@ def test_503_when_max_queue_is_full_then_recovers(tiny_model):
         service.shutdown()
     _assert_error(busy, 503, "server busy: 1 requests in progress; retry later")
     assert busy.headers["retry-after"] == "1"
-    assert body_read == []  # refused before reading the body
+    assert busy.headers["connection"] == "close"
+    assert len(processed) == 3  # the first and the two after, not the refused one
     assert (health["in_progress"], health["max_queue"]) == (1, 1)
     assert first.status_code == 200, first.text
     assert [r.status_code for r in again] == [200, 200]
@@ -510,7 +513,7 @@ def test_admission_released_on_every_path(tiny_model):
         real = service.store.get("tiny")
 
         class Broken:
-            def __call__(self, image, mask):
+            def inpaint_array(self, image, mask):
                 raise RuntimeError("boom")
 
         service.store._loaded["tiny"] = Broken()
@@ -545,12 +548,14 @@ def test_admission_released_on_every_path(tiny_model):
 
 
 def test_create_app_rejects_bad_limits(tiny_model):
-    with pytest.raises(ValueError, match="max_queue"):
-        create_app(str(tiny_model), device="cpu", max_queue=0)
+    for bad in ({"max_queue": 0}, {"max_uploads": 0}, {"workers": 0}, {"body_timeout": 0},
+                {"max_upload_bytes": 0}, {"max_pixels": 0}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            create_app(str(tiny_model), device="cpu", **bad)
     with pytest.raises(ValueError, match="trusted_hosts"):
         create_app(str(tiny_model), device="cpu", trusted_hosts=[])
     app = create_app(str(tiny_model), device="cpu", workers=3)
-    assert app.state.service.max_queue == 12
+    assert app.state.service.limits.max_queue == 12
     assert app.state.trusted_hosts is None
 
 
@@ -588,35 +593,59 @@ def _serve_args(*argv: str) -> argparse.Namespace:
     return build_parser().parse_args(["serve", *argv])
 
 
-def test_cli_serve(tiny_model, monkeypatch):
-    import uvicorn
+def test_cli_serve(tiny_model, monkeypatch, capsys):
+    from context_encoder.cli import serve
 
     args = _serve_args()
-    assert (args.host, args.port, args.workers) == ("127.0.0.1", 8000, 2)
+    assert (args.host, args.port, args.workers, args.body_timeout) == ("127.0.0.1", 8000, 2, 10)
+    assert (args.max_upload_mb, args.max_megapixels) == (20, 40)
     calls = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
-    args = _serve_args("--model", str(tiny_model), "--device", "cpu", "--port", "8123",
-                       "--max-upload-mb", "1", "--max-megapixels", "2", "--workers", "3")
+    monkeypatch.setattr(serve, "_run_server", lambda app, sock: calls.append((app, sock)))
+    # port 0: the socket is bound before anything is printed, and the URL names its port
+    args = _serve_args("--model", str(tiny_model), "--device", "cpu", "--port", "0",
+                       "--max-upload-mb", "1", "--max-megapixels", "2", "--workers", "3",
+                       "--body-timeout", "2.5")
     assert args.func(args) == 0
-    app, kw = calls[0]
-    assert kw["host"] == "127.0.0.1" and kw["port"] == 8123
-    s = app.state.service
-    assert (s.max_upload_bytes, s.max_pixels, s.workers) == (1024 * 1024, 2_000_000, 3)
-    assert s.max_queue == 12  # 4 x workers
+    app, sock = calls[0]
+    host, port = sock.getsockname()
+    sock.close()
+    assert host == "127.0.0.1" and port > 0
+    assert f"on http://127.0.0.1:{port}/" in capsys.readouterr().out
+    limits = app.state.service.limits
+    assert (limits.max_upload_bytes, limits.max_pixels, limits.workers) == (
+        1024 * 1024, 2_000_000, 3)
+    assert (limits.max_queue, limits.max_uploads) == (12, 24)  # 4 x workers, 2 x max_queue
+    assert limits.body_timeout == 2.5
     assert app.state.trusted_hosts == ["127.0.0.1", "localhost", "::1", "[::1]"]
+    bound = []  # other addresses: not bound in tests
+
+    class FakeSocket:
+        def __init__(self, host, port):
+            bound.append((host, port))
+            self.address = (host, port)
+
+        def getsockname(self):
+            return self.address
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(serve, "_bind", FakeSocket)
     args = _serve_args("--model", str(tiny_model), "--device", "cpu", "--max-queue", "5",
-                       "--host", "0.0.0.0")
+                       "--max-uploads", "7", "--host", "0.0.0.0")
     assert args.func(args) == 0
-    app, kw = calls[-1]
-    assert kw["host"] == "0.0.0.0" and app.state.service.max_queue == 5
-    assert app.state.trusted_hosts is None  # not loopback: any Host
+    assert bound[-1] == ("0.0.0.0", 8000)
+    limits = calls[-1][0].state.service.limits
+    assert (limits.max_queue, limits.max_uploads) == (5, 7)
+    assert calls[-1][0].state.trusted_hosts is None  # not loopback: any Host
     args = _serve_args("--model", str(tiny_model), "--device", "cpu", "--host", "::1",
                        "--allowed-host", "inpaint.lan")
     assert args.func(args) == 0
     assert calls[-1][0].state.trusted_hosts == ["127.0.0.1", "localhost", "::1", "[::1]",
                                                 "inpaint.lan"]
     for bad in (["--model", "/no/such/model.safetensors"], ["--workers", "0"],
-                ["--max-upload-mb", "0"], ["--max-queue", "0"]):
+                ["--max-upload-mb", "0"], ["--max-queue", "0"], ["--max-uploads", "0"],
+                ["--body-timeout", "0"], ["--port", "70000"]):
         args = _serve_args(*bad)
         with pytest.raises(ContextEncoderError):  # printed as one line by cli.main
             args.func(args)

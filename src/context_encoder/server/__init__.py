@@ -13,7 +13,16 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .app import create_app
 
-__all__ = ["LOOPBACK_HOSTS", "create_app", "is_loopback", "trusted_hosts_for"]
+__all__ = ["DEFAULT_BODY_TIMEOUT", "DEFAULT_MAX_UPLOAD_BYTES", "DEFAULT_WORKERS",
+           "LOOPBACK_HOSTS", "create_app", "is_loopback", "trusted_hosts_for"]
+
+# Defaults of create_app and ``serve`` (here: the command line shows them without FastAPI).
+#: Largest request body.
+DEFAULT_MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+#: Requests decoded / inpainted / encoded at the same time.
+DEFAULT_WORKERS = 2
+#: Seconds a request body may send nothing before the request is dropped (408).
+DEFAULT_BODY_TIMEOUT = 10.0
 
 #: Host header values accepted (any port) when the server is bound to a loopback address:
 #: a page elsewhere that rebinds its DNS name to 127.0.0.1 still sends its own name.
