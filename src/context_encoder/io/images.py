@@ -123,6 +123,11 @@ def _open(data: bytes, what: str, max_pixels: int | None) -> Image.Image:
     """Open ``data`` (header only) and check its size against ``max_pixels``."""
     if not data:
         raise ImageError(f"{what} is empty")
+    limit = Image.MAX_IMAGE_PIXELS
+    if max_pixels is not None and limit is not None and max_pixels > limit:
+        # A limit asked for above Pillow's own: Pillow refuses images over twice its
+        # MAX_IMAGE_PIXELS at open, so raise it (never lowered: other callers keep theirs).
+        Image.MAX_IMAGE_PIXELS = max_pixels
     try:
         with warnings.catch_warnings():  # our own limit below is the one that counts
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
