@@ -13,6 +13,7 @@ import json
 import tempfile
 import time
 
+from context_encoder.io.files import atomic_write_text
 from context_encoder.training import TrainConfig, Trainer
 
 
@@ -46,8 +47,7 @@ def main() -> None:
     out["config"] = vars(args)
     print(json.dumps(out))
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(out, f, indent=2)
+        atomic_write_text(args.json, json.dumps(out, indent=2))
 
 
 if __name__ == "__main__":

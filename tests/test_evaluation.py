@@ -1,13 +1,29 @@
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 from context_encoder import Generator, ModelConfig
+from context_encoder.baselines import is_available
 from context_encoder.checkpoint import save_generator
 from context_encoder.cli import main
-from context_encoder.evaluation import evaluate, make_eval_masks, write_report
+from context_encoder.demo import DEMO_MASKS
+from context_encoder.evaluation import (
+    check_output_dir,
+    check_output_file,
+    default_model_for,
+    evaluate,
+    make_eval_masks,
+    write_json,
+    write_report,
+)
+from context_encoder.evaluation.report import GRID_PAD
+from context_encoder.inference import Inpainter
+from context_encoder.io.images import encode_image, load_image
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
 @pytest.fixture(scope="module")
@@ -67,3 +83,110 @@ def test_cli_evaluate_json_and_errors(tiny_models, tmp_path, capsys):
     assert main(["evaluate", "--model", tiny_models["center"], "--methods", "magic",
                  "--count", "2", "--size", "64"]) == 2
     assert "unknown method 'magic'" in capsys.readouterr().err
+
+
+# -- output paths are checked before any work (issue 13, item 9) --------------------------
+
+def _bad_outputs(tmp_path):
+    afile = tmp_path / "afile.txt"
+    afile.write_text("keep me")
+    return afile, {
+        "json is a folder": (["--json", str(tmp_path)], "is a folder"),
+        "json below a file": (["--json", str(afile / "m.json")], "is a file, not a folder"),
+        "report is a file": (["--report", str(afile)], "is a file, not a folder"),
+        "report below a file": (["--report", str(afile / "rep")], "is a file, not a folder"),
+    }
+
+
+@pytest.mark.parametrize("case", ["json is a folder", "json below a file", "report is a file",
+                                  "report below a file"])
+def test_cli_evaluate_refuses_bad_outputs_before_work(case, tmp_path, capsys, monkeypatch):
+    import context_encoder.cli.evaluate as cli_evaluate
+
+    def must_not_run(**kwargs):
+        raise AssertionError("the evaluation ran before the output paths were checked")
+
+    monkeypatch.setattr(cli_evaluate, "evaluate", must_not_run)
+    afile, cases = _bad_outputs(tmp_path)
+    opts, message = cases[case]
+    assert main(["evaluate", "--count", "2", "--methods", "mean", *opts]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert afile.read_text() == "keep me"
+
+
+def test_cli_evaluate_writes_json_and_report_in_new_folders(tiny_models, tmp_path):
+    out, rep = tmp_path / "a" / "b" / "m.json", tmp_path / "c" / "report"
+    assert main(["evaluate", "--model", tiny_models["full"], "--mask", "thick", "--count", "2",
+                 "--size", "64", "--methods", "mean", "--json", str(out), "--report", str(rep),
+                 "--device", "cpu"]) == 0
+    assert json.loads(out.read_text())["count"] == 2
+    assert sorted(p.name for p in rep.iterdir()) == ["examples.png", "index.html",
+                                                      "metrics.json", "table.md"]
+
+
+def test_output_checks_create_nothing(tmp_path):
+    assert check_output_file(tmp_path / "new" / "m.json") == tmp_path / "new" / "m.json"
+    assert check_output_dir(tmp_path / "new" / "report") == tmp_path / "new" / "report"
+    (tmp_path / "old.json").write_text("{}")
+    check_output_file(tmp_path / "old.json")  # an existing file is replaced when written
+    check_output_dir(tmp_path)  # an existing folder is written into
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.json"]
+
+
+def test_write_report_refuses_a_file(tmp_path):
+    res = evaluate(methods=["mean"], mask="thick", count=2, size=64)
+    (tmp_path / "r").write_text("x")
+    with pytest.raises(ValueError, match="is a file, not a folder"):
+        write_report(res, tmp_path / "r")
+    assert json.loads(write_json(res, tmp_path / "d" / "m.json").read_text())["count"] == 2
+
+
+@pytest.mark.parametrize("where", ["file", "below a file"])
+def test_demo_refuses_out_that_is_a_file(where, tmp_path, capsys):
+    afile = tmp_path / "afile"
+    afile.write_text("keep me")
+    out = afile if where == "file" else afile / "demo"
+    assert main(["demo", "--out", str(out), "--count", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "is a file, not a folder" in err and str(afile) in err
+    assert afile.read_text() == "keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+# -- make demo's grids (docs/demo_center.png, docs/demo_thick.png) ------------------------
+
+def _cells(column: int, rows: int, size: int = 128) -> list[tuple[slice, slice]]:
+    """Where the images of one column of an example grid lie."""
+    x = GRID_PAD + column * (size + GRID_PAD)
+    return [(slice(y, y + size), slice(x, x + size))
+            for y in (GRID_PAD + r * (size + GRID_PAD) for r in range(rows))]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not is_available("patchmatch"), reason="the docs grids have a PatchMatch column")
+@pytest.mark.parametrize("mask", DEMO_MASKS)
+def test_demo_grid_is_the_docs_grid(mask, tmp_path):
+    """``make demo`` writes ``report-MASK/examples.png``, the README's ``docs/demo_MASK.png``:
+    the first 6 of its 100 facades, one a row; the first 3 are evaluated here. All but the
+    model's column is hardware-independent and must match the docs to the bit; the model's
+    column is this machine's encoder output, within a few levels of the docs (computed in
+    bf16 on a CPU with AVX-512 BF16); and the PNG writer turns the docs' pixels into the
+    docs' bytes, so the demo reproduces the file wherever the encoder computes as that CPU
+    did."""
+    model = default_model_for(mask)
+    rows = 3
+    res = evaluate(models=[model], mask=mask, count=rows, device="cpu")
+    assert list(res.methods)[0] == model  # the grid's second column
+    write_report(res, tmp_path)
+    got, _ = load_image(tmp_path / "examples.png")
+    docs_png, _ = load_image(DOCS / f"demo_{mask}.png")
+    docs = docs_png[: GRID_PAD + rows * (128 + GRID_PAD)]
+    encoder = Inpainter.from_pretrained(model, device="cpu")
+    fills = encoder(res.examples["ground truth"], make_eval_masks(mask, rows, 128))
+    expected = docs.copy()
+    for cell, fill in zip(_cells(1, rows), fills, strict=True):
+        assert np.abs(docs[cell].astype(int) - fill).max() <= 8
+        expected[cell] = fill
+    assert got.shape == docs.shape and (got == expected).all()
+    assert encode_image(docs_png, "PNG") == (DOCS / f"demo_{mask}.png").read_bytes()

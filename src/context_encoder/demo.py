@@ -1,7 +1,7 @@
 """``make demo``: the main job on the embedded default, from a fresh clone.
 
 Writes validation facades, fills their holes with the shipped models and the classical
-methods, scores everything the paper's way and writes an HTML report.
+methods, scores everything the paper's way and writes an HTML report per mask kind.
 """
 
 from __future__ import annotations
@@ -9,32 +9,45 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from .evaluation import default_model_for, evaluate, markdown_table, write_report
+from .errors import UsageError
+from .evaluation import check_output_dir, default_model_for, evaluate, markdown_table, write_report
+from .io.files import atomic_write_text
+from .io.images import save_image
 
-__all__ = ["run_demo"]
+__all__ = ["DEMO_MASKS", "SAMPLE_FACADES", "run_demo"]
 
 logger = logging.getLogger(__name__)
 
+#: The mask kinds the demo scores, each with its shipped model (``default_model_for``).
+DEMO_MASKS = ("center", "thick")
+#: Validation facades written as PNG files to try ``inpaint`` and the web page on.
+SAMPLE_FACADES = 16
 
-def run_demo(out: str | Path = "out/demo", count: int = 100, device: str = "auto",
-             log=logger.info) -> dict:
-    """Evaluate both shipped models against the baselines on ``count`` validation facades:
-    the center model on the paper's center hole, the free-form model on thick masks."""
-    from PIL import Image
 
+def _write_facades(folder: Path, count: int = SAMPLE_FACADES) -> None:
     from .data import render_facade
 
-    out = Path(out)
+    for i in range(count):
+        save_image(render_facade("val", i, 128), folder / f"facade-val-{i:06d}.png")
+
+
+def run_demo(out: str | Path = "out/demo", count: int = 100, device: str = "auto",
+             log: Callable[[str], object] = logger.info) -> dict:
+    """Evaluate both shipped models against the baselines on ``count`` validation facades:
+    the center model on the paper's center hole, the free-form model on thick masks.
+    Writes ``facades/``, ``report-center/``, ``report-thick/`` and ``summary.json`` in
+    ``out`` (checked before any work); returns the summary."""
+    out = check_output_dir(out, "demo output folder")
+    if count < 1:
+        raise UsageError(f"count must be >= 1, got {count}")
     t0 = time.perf_counter()
-    faces = out / "facades"
-    faces.mkdir(parents=True, exist_ok=True)
-    for i in range(16):
-        Image.fromarray(render_facade("val", i, 128)).save(faces / f"facade-val-{i:06d}.png")
-    log(f"wrote 16 validation facades to {faces}")
+    _write_facades(out / "facades")
+    log(f"wrote {SAMPLE_FACADES} validation facades to {out / 'facades'}")
     summary = {}
-    for mask in ("center", "thick"):
+    for mask in DEMO_MASKS:
         model = default_model_for(mask)
         res = evaluate(models=[model], mask=mask, count=count, device=device)
         report = write_report(res, out / f"report-{mask}",
@@ -44,7 +57,7 @@ def run_demo(out: str | Path = "out/demo", count: int = 100, device: str = "auto
         log(markdown_table(res))
         log(f"report: {report}")
         summary[mask] = res.to_json()
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
     log(f"\ndemo done in {time.perf_counter() - t0:.0f} s; open {out / 'report-center' / 'index.html'}"
         f" and {out / 'report-thick' / 'index.html'}")
     return summary

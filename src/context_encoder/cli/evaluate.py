@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
-from ..evaluation import EVAL_MASKS, default_model_for, evaluate, markdown_table, write_report
+from ..evaluation import (
+    EVAL_MASKS,
+    check_output_dir,
+    check_output_file,
+    default_model_for,
+    evaluate,
+    markdown_table,
+    write_json,
+    write_report,
+)
 
 __all__ = ["add_parser"]
 
@@ -29,6 +36,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--report", help="write an HTML report into this folder")
 
     def run(args) -> int:
+        # Bad output paths fail here, not after the whole evaluation has run.
+        if args.json_out:
+            check_output_file(args.json_out, "--json file")
+        if args.report:
+            check_output_dir(args.report, "--report folder")
         models = args.model or [default_model_for(args.mask)]
         methods = None
         if args.methods is not None:
@@ -39,8 +51,7 @@ def add_parser(sub: Any) -> None:
         print(f"{res.count} images, {res.mask} holes")
         print(markdown_table(res))
         if args.json_out:
-            Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
-            Path(args.json_out).write_text(json.dumps(res.to_json(), indent=2))
+            write_json(res, args.json_out)
             print(f"wrote {args.json_out}")
         if args.report:
             print(f"wrote {write_report(res, args.report)}")

@@ -1,0 +1,206 @@
+"""Evaluation the paper's way, side by side with the classical methods.
+
+Pixels in [0, 1]; mean L1, mean L2 and PSNR over the hole, PSNR over the whole image and
+SSIM; for arbitrary masks the same per hole-area bin (0-10%, 10-20%, ...). The images and
+masks are deterministic: the same arguments score the same holes on every run.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..baselines import InpaintFn, available_baselines, get_baseline
+from ..config import MEAN_RGB, center_span
+from ..errors import UsageError
+from ..masks import EVAL_MASK_KINDS, get_mask_generator
+from ..metrics import AREA_BINS, area_bin, hole_metrics
+
+__all__ = ["EVAL_MASKS", "EVAL_SETS", "METRIC_KEYS", "EvalResult", "default_model_for",
+           "evaluate", "load_eval_images", "make_eval_masks"]
+
+logger = logging.getLogger(__name__)
+
+#: The mask kinds ``evaluate --mask`` accepts (from the mask registry).
+EVAL_MASKS = EVAL_MASK_KINDS
+#: Metrics averaged over all images, per method.
+METRIC_KEYS = ("l1", "l2", "psnr", "psnr_full", "ssim")
+#: Metrics averaged per hole-area bin.
+BIN_METRIC_KEYS = ("l1", "l2", "psnr")
+#: Images given to a model per call (bounds the memory of a large evaluation).
+MODEL_BATCH = 50
+
+#: The shipped models: one trained on the paper's center hole, one on free-form holes.
+CENTER_MODEL = "facades-center-128"
+FREEFORM_MODEL = "facades-freeform-128"
+
+
+def default_model_for(mask: str) -> str:
+    """The shipped model suited to a mask kind."""
+    return CENTER_MODEL if mask == "center" else FREEFORM_MODEL
+
+
+# -- images and masks --------------------------------------------------------------------
+
+def _facade_images(count: int, size: int) -> list[np.ndarray]:
+    """The facades validation split, indices 0..count-1 (never seen in training)."""
+    from ..data import render_facade
+
+    return [render_facade("val", i, size) for i in range(count)]
+
+
+#: Named evaluation sets: ``name -> fn(count, size)`` returning HxWx3 uint8 images. Any
+#: other ``data`` is read as a folder of images.
+EVAL_SETS: dict[str, Callable[[int, int], list[np.ndarray]]] = {"facades": _facade_images}
+
+
+def _folder_images(folder: str, count: int, size: int) -> list[np.ndarray]:
+    """Up to ``count`` images of a folder: shorter side to ``size``, center crop."""
+    from ..data import ImageFolderDataset
+
+    ds = ImageFolderDataset(folder, size=size, load_size=size, train=False)
+    images = []
+    for i in range(min(count, len(ds))):
+        t = ds[i]  # (3, size, size) in [-1, 1]
+        images.append(((t.permute(1, 2, 0).numpy() + 1) * 127.5).round().astype(np.uint8))
+    if len(images) < count:
+        logger.warning("%s has %d images, fewer than --count %d", folder, len(images), count)
+    return images
+
+
+def load_eval_images(data: str, count: int, size: int) -> list[np.ndarray]:
+    """``count`` evaluation images, HxWx3 uint8 at ``size`` x ``size``: a named set of
+    :data:`EVAL_SETS` (``facades``: the validation split) or a folder's images."""
+    if data in EVAL_SETS:
+        return EVAL_SETS[data](count, size)
+    return _folder_images(data, count, size)
+
+
+def make_eval_masks(kind: str, count: int, size: int, seed: int = 0) -> list[np.ndarray]:
+    """Deterministic masks: ``center`` is the predicted square of a center model of this
+    size (64x64 at 128 px, 25% of the image); the others are drawn from ``(seed, index)``."""
+    if kind not in EVAL_MASKS:
+        raise UsageError(f"unknown mask {kind!r}; choose from {', '.join(EVAL_MASKS)}")
+    if kind == "center":
+        m = np.zeros((size, size), dtype=bool)
+        a, b = center_span(size)
+        m[a:b, a:b] = True
+        return [m] * count
+    gen = get_mask_generator(kind)
+    return [gen((size, size), np.random.default_rng([seed, 1009, i])) for i in range(count)]
+
+
+# -- scoring -----------------------------------------------------------------------------
+
+@dataclass
+class EvalResult:
+    """The scores of one evaluation.
+
+    ``methods``: name -> mean metrics (:data:`METRIC_KEYS`), ``seconds_per_image`` and
+    ``bins`` (hole-area bin -> metrics and count); ``bins``: images per hole-area bin;
+    ``examples``: column name -> the first images (``input``, each method, ``ground truth``).
+    """
+
+    count: int
+    mask: str
+    methods: dict[str, dict[str, Any]] = field(default_factory=dict)
+    bins: dict[str, int] = field(default_factory=dict)
+    examples: dict[str, list[np.ndarray]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"count": self.count, "mask": self.mask, "methods": self.methods,
+                "bins": self.bins}
+
+
+def _mean(rows: Sequence[dict[str, float]], keys: Sequence[str]) -> dict[str, float]:
+    return {k: float(np.mean([r[k] for r in rows])) for k in keys}
+
+
+def _score(outputs: list[np.ndarray], images: list[np.ndarray], masks: list[np.ndarray],
+           bins: list[str], seconds: float) -> dict[str, Any]:
+    """Mean metrics of ``outputs`` over all images and per hole-area bin."""
+    per = [hole_metrics(o, t, m) for o, t, m in zip(outputs, images, masks, strict=True)]
+    entry: dict[str, Any] = _mean(per, METRIC_KEYS)
+    entry["seconds_per_image"] = seconds / len(images)
+    by_bin: dict[str, dict[str, float]] = {}
+    for b in AREA_BINS:
+        sel = [p for p, bb in zip(per, bins, strict=True) if bb == b]
+        if sel:
+            by_bin[b] = {**_mean(sel, BIN_METRIC_KEYS), "count": len(sel)}
+    entry["bins"] = by_bin
+    return entry
+
+
+def _fill_with_model(inpainter: Any, images: list[np.ndarray], masks: list[np.ndarray]
+                     ) -> tuple[list[np.ndarray], float]:
+    """A model's fills, in batches of :data:`MODEL_BATCH`, and their time (after a warm-up)."""
+    inpainter(images[:2], masks[:2])  # warm-up: the first call pays for allocations
+    t0 = time.perf_counter()
+    outs: list[np.ndarray] = []
+    for i in range(0, len(images), MODEL_BATCH):
+        outs += inpainter(images[i : i + MODEL_BATCH], masks[i : i + MODEL_BATCH])
+    return outs, time.perf_counter() - t0
+
+
+def _fill_with_baseline(fn: InpaintFn, images: list[np.ndarray], masks: list[np.ndarray]
+                        ) -> tuple[list[np.ndarray], float]:
+    t0 = time.perf_counter()
+    outs = [fn(im, m) for im, m in zip(images, masks, strict=True)]
+    return outs, time.perf_counter() - t0
+
+
+def _model_name(model: str) -> str:
+    """A model's column name: the file's stem for a path, the name for a shipped model."""
+    return Path(model).stem if Path(model).suffix else model
+
+
+def evaluate(
+    *,
+    models: Sequence[str] = (),
+    methods: Sequence[str] | None = None,
+    data: str = "facades",
+    mask: str = "center",
+    count: int = 100,
+    seed: int = 0,
+    size: int = 128,
+    device: str = "auto",
+    keep_examples: int = 6,
+) -> EvalResult:
+    """Fill ``count`` images with each model and method and score the holes.
+
+    ``models``: shipped names or paths of models (each becomes a method named after it);
+    ``methods``: baseline names (default: every baseline that can run here). Unknown
+    names, models and masks fail before any image is filled.
+    """
+    if count < 1:
+        raise UsageError(f"count must be >= 1, got {count}")
+    from ..inference import Inpainter
+
+    names = list(available_baselines()) if methods is None else list(methods)
+    baselines = {name: get_baseline(name) for name in names}
+    inpainters = {_model_name(m): Inpainter.from_pretrained(m, device=device) for m in models}
+    images = load_eval_images(data, count, size)
+    masks = make_eval_masks(mask, len(images), size, seed)
+    res = EvalResult(count=len(images), mask=mask)
+    bins = [area_bin(float(m.mean())) for m in masks]
+    res.bins = {b: bins.count(b) for b in AREA_BINS if b in bins}
+    shown = list(zip(images[:keep_examples], masks[:keep_examples], strict=True))
+    res.examples["input"] = [np.where(m[..., None], np.array(MEAN_RGB, np.uint8), im)
+                             for im, m in shown]
+    res.examples["ground truth"] = images[:keep_examples]
+    fills = [*((name, partial(_fill_with_model, inp)) for name, inp in inpainters.items()),
+             *((name, partial(_fill_with_baseline, fn)) for name, fn in baselines.items())]
+    for name, fill in fills:  # models first, then baselines: the grid's column order
+        outs, seconds = fill(images, masks)
+        entry = _score(outs, images, masks, bins, seconds)
+        res.methods[name] = entry
+        res.examples[name] = outs[:keep_examples]
+        logger.info("%s: %s", name, {k: round(entry[k], 4) for k in METRIC_KEYS})
+    return res
