@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from ..config import IMAGE_SIZES
 from ..errors import UsageError
+from ..io.files import check_output_dir
 
 __all__ = ["add_parser"]
 
@@ -32,9 +32,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--count must be >= 1")
     if args.start < 0:
         raise UsageError("--start must be >= 0")
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {str(out)!r} is a file; give a folder")
+    out = check_output_dir(args.out, "facades folder")
     out.mkdir(parents=True, exist_ok=True)
     for i in range(args.start, args.start + args.count):
         save_image(render_facade(args.split, i, args.size),

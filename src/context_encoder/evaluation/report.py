@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import html
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import UsageError
-from ..io.files import atomic_write_text
+from ..io.files import atomic_write_text, check_output_dir, check_output_file
 from ..io.images import encode_image, save_image
 from .evaluate import EvalResult
 
@@ -31,45 +29,6 @@ GRID_PAD = 4
 
 
 # -- output paths ------------------------------------------------------------------------
-
-def _check_parents(path: Path, what: str) -> None:
-    """The nearest existing ancestor of ``path`` must be a writable folder."""
-    parent = path.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not parent.is_dir():
-        raise UsageError(f"cannot write {what} {str(path)!r}: {str(parent)!r} is a file, "
-                         "not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise UsageError(f"cannot write {what} {str(path)!r}: folder {str(parent)!r} is not "
-                         "writable")
-
-
-def check_output_file(path: str | Path, what: str = "output file") -> Path:
-    """Refuse, before any work, a file output that cannot be written: an existing folder,
-    or a path below a file or in a folder that is not writable. An existing file is
-    replaced when written."""
-    path = Path(path)
-    if path.is_dir():
-        raise UsageError(f"cannot write {what} {str(path)!r}: it is a folder; name a file, "
-                         f"such as {str(path / 'metrics.json')!r}")
-    _check_parents(path, what)
-    return path
-
-
-def check_output_dir(path: str | Path, what: str = "output folder") -> Path:
-    """Refuse, before any work, a folder output that cannot be created: an existing file,
-    or a path below a file or in a folder that is not writable. Files already in an
-    existing folder stay, except those the output replaces."""
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise UsageError(f"cannot write {what} {str(path)!r}: it is a file, not a folder")
-    if not path.exists():
-        _check_parents(path, what)
-    elif not os.access(path, os.W_OK | os.X_OK):
-        raise UsageError(f"cannot write {what} {str(path)!r}: the folder is not writable")
-    return path
-
 
 # -- tables and the grid -----------------------------------------------------------------
 

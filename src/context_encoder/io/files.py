@@ -18,6 +18,8 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_text",
     "check_output",
+    "check_output_dir",
+    "check_output_file",
     "read_regular_file",
     "same_file",
 ]
@@ -125,3 +127,42 @@ def read_regular_file(path: str | Path, limit: int, what: str = "file") -> bytes
     if len(data) > limit:
         raise OSError(f"cannot read {what} {str(path)!r}: over the limit of {limit} bytes")
     return data
+
+
+def _check_parents(path: Path, what: str) -> None:
+    """The nearest existing ancestor of ``path`` must be a writable folder."""
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UsageError(f"cannot write {what} {str(path)!r}: {str(parent)!r} is a file, "
+                         "not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot write {what} {str(path)!r}: folder {str(parent)!r} is not "
+                         "writable")
+
+
+def check_output_file(path: str | Path, what: str = "output file") -> Path:
+    """Refuse, before any work, a file output that cannot be written: an existing folder,
+    or a path below a file or in a folder that is not writable. An existing file is
+    replaced when written."""
+    path = Path(path)
+    if path.is_dir():
+        raise UsageError(f"cannot write {what} {str(path)!r}: it is a folder; name a file, "
+                         f"such as {str(path / 'metrics.json')!r}")
+    _check_parents(path, what)
+    return path
+
+
+def check_output_dir(path: str | Path, what: str = "output folder") -> Path:
+    """Refuse, before any work, a folder output that cannot be created: an existing file,
+    or a path below a file or in a folder that is not writable. Files already in an
+    existing folder stay, except those the output replaces."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"cannot write {what} {str(path)!r}: it is a file, not a folder")
+    if not path.exists():
+        _check_parents(path, what)
+    elif not os.access(path, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot write {what} {str(path)!r}: the folder is not writable")
+    return path
