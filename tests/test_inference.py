@@ -14,7 +14,7 @@ import pytest
 import torch
 from PIL import Image
 
-import context_encoder.inference as inpainting
+import context_encoder.inference.inpainter as inpainting
 from context_encoder import Generator, ModelConfig
 from context_encoder.checkpoint import CheckpointError, save_generator
 from context_encoder.inference import (
@@ -25,6 +25,7 @@ from context_encoder.inference import (
     load_mask,
     save_image,
 )
+from context_encoder.inference.windows import WindowGeometry
 
 FULL_CFG = ModelConfig(image_size=64, task="full", bottleneck="channelwise", enc_width=8,
                        dec_width=8, disc_width=8)
@@ -189,17 +190,17 @@ def test_skipping_the_smooth_fill_changes_no_pixel(which, full_inp, center_inp, 
     imgs += [_rand((200, 150, 3), seed=8), _rand((40, 50, 3), seed=9)]  # small: enlarged
     masks = _mixed_masks(size) + [_holes(200, 150), box_mask((40, 50), "20,15,5,5")]
     calls = {"smooth": 0}
-    real = inpainting._smooth_fill
+    real = inpainting.smooth_fill
 
     def counted(*a):
         calls["smooth"] += 1
         return real(*a)
 
-    monkeypatch.setattr(inpainting, "_smooth_fill", counted)
+    monkeypatch.setattr(inpainting, "smooth_fill", counted)
     skipped = inp(imgs, masks)
     assert 1 <= calls["smooth"] < len(imgs)  # some images need it, some do not
     calls["smooth"] = 0
-    monkeypatch.setattr(Inpainter, "_needs_smooth_context", lambda self, mask, g: True)
+    monkeypatch.setattr(WindowGeometry, "needs_smooth_context", lambda self, mask, g: True)
     forced = inp(imgs, masks)
     assert calls["smooth"] == len(imgs)
     for a, b in zip(skipped, forced, strict=True):
@@ -220,7 +221,7 @@ def test_shrunk_window_blanks_every_pixel_a_hole_touches(monkeypatch):
     other[mask] = 1.0 - other[mask]  # different content under the hole only
     a, b = inp(img, mask), inp(other, mask)
     assert np.array_equal(a[mask], b[mask])
-    monkeypatch.setattr(Inpainter, "_needs_smooth_context", lambda self, mask, g: True)
+    monkeypatch.setattr(WindowGeometry, "needs_smooth_context", lambda self, mask, g: True)
     assert np.array_equal(inp(img, mask), a)
 
 

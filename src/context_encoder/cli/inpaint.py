@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import CheckpointError, UsageError
-from ..inference import BaselineInpainter, Inpainter, _InpainterBase
+from ..inference import BaselineInpainter, Inpainter, InpainterBase
 from ..io.images import IMAGE_EXTENSIONS, WRITE_FORMATS, box_mask, load_image, load_mask, save_image
 
 __all__ = ["add_parser"]
@@ -46,7 +46,7 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def _make_inpainter(args: argparse.Namespace) -> _InpainterBase:
+def _make_inpainter(args: argparse.Namespace) -> InpainterBase:
     if args.method:
         try:
             return BaselineInpainter(args.method)
@@ -112,7 +112,7 @@ class _MaskSource:
         return load_mask(mask, shape)
 
 
-def _inpaint_file(inpainter: _InpainterBase, src: Path, rel: Path, out: Path,
+def _inpaint_file(inpainter: InpainterBase, src: Path, rel: Path, out: Path,
                   masks: _MaskSource,
                   loaded: tuple[np.ndarray, dict[str, Any], np.ndarray] | None = None) -> None:
     """Read (unless ``loaded``), inpaint and write one image; ``ValueError`` / ``OSError``
