@@ -222,8 +222,9 @@ def _plan_folder(src: Path, out_dir: Path, masks: _MaskSource, ext: str | None
     if clashes:
         out, fs = clashes[0]
         more = f" (and {len(clashes) - 1} more outputs)" if len(clashes) > 1 else ""
-        raise UsageError(f"inputs {' and '.join(repr(str(f)) for f in fs)} would all be written "
-                         f"to {str(out)!r}{more}; rename them or choose another --ext "
+        both = "both" if len(fs) == 2 else "all"
+        raise UsageError(f"inputs {' and '.join(repr(str(f)) for f in fs)} would {both} be "
+                         f"written to {str(out)!r}{more}; rename them or choose another --ext "
                          "(nothing was written)")
     return plan
 
