@@ -1,6 +1,8 @@
-"""Where an ``Inpainter`` call spends its time: the generator (with the transfers to and from
-the device) against the per-image host work around it (hole grouping, window placement,
-resampling, compositing, feathering).
+"""Where an ``Inpainter`` call spends its time: each of its stages (``Inpainter.stage_hook``,
+see ``context_encoder.inference.STAGES``): the host work that prepares the windows (hole
+grouping, window placement, resampling), the generator with the transfers to and from the
+device, pasting the predictions back, feathering; the rest of a call is checks and
+conversions.
 
     python bench/infer_breakdown.py [--device cuda] [--iters 32]
 
@@ -13,13 +15,14 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections import defaultdict
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 from context_encoder import ModelConfig  # noqa: E402
-from context_encoder.inference import Inpainter  # noqa: E402
+from context_encoder.inference import STAGES, Inpainter  # noqa: E402
 from context_encoder.models import Generator  # noqa: E402
 from speed import _images, _sync  # noqa: E402
 
@@ -33,32 +36,30 @@ def main() -> None:
         p.error(f"--iters must be >= 1, got {args.iters}")
     g = Generator(ModelConfig()).to(args.device)
     inp = Inpainter(g.eval(), g.config, device=torch.device(args.device))
-    run = inp._run
-    spent = [0.0]
+    spent: dict[str, float] = defaultdict(float)
 
-    def timed_run(jobs):
-        t = time.perf_counter()
-        out = run(jobs)  # ends with a copy to the host, so the device work is finished
-        spent[0] += time.perf_counter() - t
-        return out
+    def record(stage: str, seconds: float) -> None:
+        spent[stage] += seconds
 
     for n in (1, 64):
         imgs, m = _images(n)
         masks = [m] * n
+        inp.stage_hook = None
         for _ in range(3):
             inp(imgs, masks)
         iters = args.iters if n == 1 else max(2, args.iters // 8)
-        spent[0] = 0.0
-        inp._run = timed_run
+        spent.clear()
+        inp.stage_hook = record
         _sync(args.device)
         t0 = time.perf_counter()
         for _ in range(iters):
             inp(imgs, masks)
         total = (time.perf_counter() - t0) / iters
-        inp._run = run
-        gen = spent[0] / iters
-        print(f"batch {n:2d}: {total * 1e3:7.2f} ms per call ({n / total:6.0f} img/s); generator and "
-              f"transfers {gen * 1e3:6.2f} ms, host work {(total - gen) * 1e3:6.2f} ms")
+        stages = {s: spent[s] / iters for s in STAGES}
+        other = total - sum(stages.values())
+        parts = ", ".join(f"{s} {t * 1e3:.2f}" for s, t in stages.items())
+        print(f"batch {n:2d}: {total * 1e3:7.2f} ms per call ({n / total:6.0f} img/s); "
+              f"{parts}, other {other * 1e3:.2f} ms (generate = the generator and transfers)")
 
 
 if __name__ == "__main__":

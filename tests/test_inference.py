@@ -1,4 +1,5 @@
-"""Tests of context_encoder.inference: the Inpainter, file helpers and the inpaint CLI.
+"""Tests of context_encoder.inference: the Inpainter and the file helpers it re-exports
+(the inpaint command: tests/test_inpaint_cli.py).
 
 Tiny randomly initialised generators are exported with ``save_generator`` into temporary
 folders; no shipped weights are needed.
@@ -6,7 +7,6 @@ folders; no shipped weights are needed.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -14,10 +14,12 @@ import pytest
 import torch
 from PIL import Image
 
-import context_encoder.inference as inpainting
+import context_encoder.inference.inpainter as inpainting
 from context_encoder import Generator, ModelConfig
 from context_encoder.checkpoint import CheckpointError, save_generator
+from context_encoder.config import MEAN_RGB
 from context_encoder.inference import (
+    STAGES,
     BaselineInpainter,
     Inpainter,
     box_mask,
@@ -25,6 +27,7 @@ from context_encoder.inference import (
     load_mask,
     save_image,
 )
+from context_encoder.inference.windows import WindowGeometry
 
 FULL_CFG = ModelConfig(image_size=64, task="full", bottleneck="channelwise", enc_width=8,
                        dec_width=8, disc_width=8)
@@ -189,17 +192,17 @@ def test_skipping_the_smooth_fill_changes_no_pixel(which, full_inp, center_inp, 
     imgs += [_rand((200, 150, 3), seed=8), _rand((40, 50, 3), seed=9)]  # small: enlarged
     masks = _mixed_masks(size) + [_holes(200, 150), box_mask((40, 50), "20,15,5,5")]
     calls = {"smooth": 0}
-    real = inpainting._smooth_fill
+    real = inpainting.smooth_fill
 
     def counted(*a):
         calls["smooth"] += 1
         return real(*a)
 
-    monkeypatch.setattr(inpainting, "_smooth_fill", counted)
+    monkeypatch.setattr(inpainting, "smooth_fill", counted)
     skipped = inp(imgs, masks)
     assert 1 <= calls["smooth"] < len(imgs)  # some images need it, some do not
     calls["smooth"] = 0
-    monkeypatch.setattr(Inpainter, "_needs_smooth_context", lambda self, mask, g: True)
+    monkeypatch.setattr(WindowGeometry, "needs_smooth_context", lambda self, mask, g: True)
     forced = inp(imgs, masks)
     assert calls["smooth"] == len(imgs)
     for a, b in zip(skipped, forced, strict=True):
@@ -220,8 +223,53 @@ def test_shrunk_window_blanks_every_pixel_a_hole_touches(monkeypatch):
     other[mask] = 1.0 - other[mask]  # different content under the hole only
     a, b = inp(img, mask), inp(other, mask)
     assert np.array_equal(a[mask], b[mask])
-    monkeypatch.setattr(Inpainter, "_needs_smooth_context", lambda self, mask, g: True)
+    monkeypatch.setattr(WindowGeometry, "needs_smooth_context", lambda self, mask, g: True)
     assert np.array_equal(inp(img, mask), a)
+
+
+def test_stage_hook_times_each_stage_and_changes_nothing(full_inp):
+    imgs = [_rand((100, 120, 3), seed=s) for s in range(3)]
+    masks = [_holes(100, 120)] * 3
+    plain = full_inp(imgs, masks)
+    seen: list[tuple[str, float]] = []
+    full_inp.stage_hook = lambda stage, seconds: seen.append((stage, seconds))
+    try:
+        timed = full_inp(imgs, masks)
+        full_inp(imgs[0], masks[0])
+    finally:
+        full_inp.stage_hook = None
+    assert [s for s, _ in seen] == list(STAGES) * 2  # each stage once per call, in order
+    assert all(t >= 0.0 for _, t in seen)
+    for a, b in zip(plain, timed, strict=True):
+        assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("overlap", [0, 4, 7])
+def test_center_window_follows_the_config_geometry(overlap):
+    """The blanked square, the predicted square and the window side all come from the
+    config: another overlap moves them."""
+    cfg = ModelConfig(image_size=64, task="center", bottleneck="channelwise", enc_width=4,
+                      dec_width=4, disc_width=4, overlap=overlap)
+    a, b = cfg.blank_span
+    assert (a, b) == (16 + overlap, 48 - overlap)
+    inp = Inpainter(_model(cfg), cfg, device="cpu", precision="fp32", feather=0)
+    img = _rand((64, 64, 3))
+    mask = np.zeros((64, 64), bool)
+    mask[a:b, a:b] = True  # exactly the blanked square: the window is the whole image
+    assert int(inp.geometry.side(b - a, 64)) == 64
+    seen = []
+    hook = inp.generator.register_forward_pre_hook(lambda m, args: seen.append(args[0]))
+    try:
+        out = inp.inpaint_array(img, mask)
+    finally:
+        hook.remove()
+    x = seen[0][0].permute(1, 2, 0).float().numpy()  # the model input, H x W x 3 in [-1, 1]
+    fill = np.array(MEAN_RGB, np.float32) / 255.0 * 2.0 - 1.0
+    blank = np.zeros((64, 64), bool)
+    blank[a:b, a:b] = True
+    assert np.allclose(x[blank], fill, atol=1e-6)
+    assert np.allclose(x[~blank], img[~blank] / 255.0 * 2.0 - 1.0, atol=1e-6)
+    _check(out, img, mask)
 
 
 def test_list_with_list_of_masks(center_inp):
@@ -430,159 +478,3 @@ def _png_chunk(kind: bytes, payload: bytes) -> bytes:
 
     return (struct.pack(">I", len(payload)) + kind + payload
             + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF))
-
-
-# -- the CLI ---------------------------------------------------------------------------
-def _run_cli(argv: list[str]) -> int:
-    """The inpaint command through context-encoder's main (an error prints one line and
-    exits 2)."""
-    from context_encoder.cli import main
-
-    return main(argv)
-
-
-def _main_cli():
-    """context_encoder.cli, skipping when its parser cannot be built for a reason that
-    lies in another module (the modules are written in parallel)."""
-    from context_encoder import cli
-
-    try:
-        cli.build_parser()
-    except Exception as e:
-        if "inference" in str(e):
-            raise
-        pytest.skip(f"context_encoder.cli cannot build its parser yet: {e}")
-    return cli
-
-
-def test_cli_main_registers_inpaint(capsys):
-    cli = _main_cli()
-    with pytest.raises(SystemExit) as e:
-        cli.main(["inpaint", "-h"])
-    assert e.value.code == 0
-    assert "--box" in capsys.readouterr().out
-
-
-def test_cli_main_single_file_box(tmp_path, model_files, capsys):
-    cli = _main_cli()
-
-    Image.fromarray(_rand((90, 140, 3))).save(tmp_path / "a.png")
-    out = tmp_path / "out" / "a_filled.png"
-    code = cli.main(["inpaint", str(tmp_path / "a.png"), "-o", str(out), "--box", "10,20,40,30",
-                     "--model", str(model_files["full"]), "--device", "cpu"])
-    assert code == 0 and out.exists()
-    assert str(out) in capsys.readouterr().out
-    a, b = np.asarray(Image.open(tmp_path / "a.png")), np.asarray(Image.open(out))
-    m = box_mask(a.shape, "10,20,40,30")
-    assert np.array_equal(a[~m], b[~m]) and not np.array_equal(a[m], b[m])
-
-
-def test_cli_folder_mode_with_corrupt_file(tmp_path, model_files, capsys):
-    src = tmp_path / "in"
-    (src / "sub").mkdir(parents=True)
-    Image.fromarray(_rand((60, 80, 3))).save(src / "a.png")
-    Image.fromarray(_rand((70, 50, 3), seed=3)).save(src / "sub" / "b.jpg")
-    (src / "c.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
-    mask = np.zeros((60, 80), np.uint8)
-    mask[10:30, 10:30] = 255
-    Image.fromarray(mask).save(tmp_path / "mask.png")
-    out = tmp_path / "out"
-    code = _run_cli(["inpaint", str(src), "-o", str(out), "--box", "5,5,20,20",
-                     "--model", str(model_files["center"]), "--device", "cpu"])
-    cap = capsys.readouterr()
-    assert code == 1
-    assert (out / "a.png").exists() and (out / "sub" / "b.jpg").exists()
-    assert not (out / "c.png").exists()
-    errs = [line for line in cap.err.splitlines() if "error" in line]
-    assert len(errs) == 1 and "c.png" in errs[0]
-    assert cap.out.count("wrote") == 2
-
-
-def test_cli_folder_masks_by_stem_and_ext(tmp_path, model_files, capsys):
-    src, masks, out = tmp_path / "in", tmp_path / "masks", tmp_path / "out"
-    src.mkdir()
-    masks.mkdir()
-    for i, (h, w) in enumerate([(40, 50), (64, 30)]):
-        Image.fromarray(_rand((h, w, 3), seed=i)).save(src / f"im{i}.jpg")
-        m = np.zeros((h, w), np.uint8)
-        m[5:15, 5:15] = 1
-        Image.fromarray(m).save(masks / f"im{i}.png")
-    Image.fromarray(_rand((20, 20, 3))).save(src / "nomask.png")
-    code = _run_cli(["inpaint", str(src), "-o", str(out), "--mask", str(masks), "--ext", "png",
-                     "--model", str(model_files["full"]), "--device", "cpu"])
-    cap = capsys.readouterr()
-    assert code == 1 and "nomask.png" in cap.err
-    assert sorted(p.name for p in out.iterdir()) == ["im0.png", "im1.png"]
-
-
-def test_cli_unknown_model(tmp_path, capsys):
-    Image.fromarray(_rand((30, 30, 3))).save(tmp_path / "a.png")
-    out = tmp_path / "o.png"
-    code = _run_cli(["inpaint", str(tmp_path / "a.png"), "-o", str(out), "--box", "1,1,5,5",
-                     "--model", "no-such-model-xyz", "--device", "cpu"])
-    err = capsys.readouterr().err
-    assert code == 2 and "no-such-model-xyz" in err and len(err.strip().splitlines()) == 1
-    assert not out.exists()
-
-
-def test_cli_corrupt_checkpoint(tmp_path, model_files, capsys):
-    Image.fromarray(_rand((30, 30, 3))).save(tmp_path / "a.png")
-    out = tmp_path / "o.png"
-    code = _run_cli(["inpaint", str(tmp_path / "a.png"), "-o", str(out), "--box", "1,1,5,5",
-                     "--model", str(model_files["broken"]), "--device", "cpu"])
-    err = capsys.readouterr().err
-    assert code == 2 and "broken.safetensors" in err
-    assert not out.exists()
-
-
-@pytest.mark.parametrize(
-    ("case", "match"),
-    [("unreadable", "cannot read image"), ("mask_size", "31x30"), ("box_outside", "right edge")],
-)
-def test_cli_input_errors(tmp_path, model_files, capsys, case, match):
-    img = tmp_path / "a.png"
-    if case == "unreadable":
-        img.write_bytes(b"garbage")
-    else:
-        Image.fromarray(_rand((30, 40, 3))).save(img)
-    Image.fromarray(np.ones((30, 31), np.uint8)).save(tmp_path / "m.png")
-    opts = {"unreadable": ["--box", "1,1,5,5"], "mask_size": ["--mask", str(tmp_path / "m.png")],
-            "box_outside": ["--box", "30,1,20,5"]}[case]
-    out = tmp_path / "o.png"
-    code = _run_cli(["inpaint", str(img), "-o", str(out), *opts,
-                     "--model", str(model_files["full"]), "--device", "cpu"])
-    err = capsys.readouterr().err
-    assert code == 2 and match in err and ("a.png" in err or "m.png" in err)
-    assert not out.exists()
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
-
-
-def test_cli_method_telea(tmp_path, capsys):
-    pytest.importorskip("context_encoder.baselines")
-    arr = _rand((40, 60, 4))
-    Image.fromarray(arr).save(tmp_path / "a.png")
-    out = tmp_path / "o.png"
-    code = _run_cli(["inpaint", str(tmp_path / "a.png"), "-o", str(out), "--box", "10,10,15,12",
-                     "--method", "telea"])
-    assert code == 0
-    b = np.asarray(Image.open(out))
-    m = box_mask(arr.shape, "10,10,15,12")
-    assert b.shape == arr.shape and np.array_equal(b[~m], arr[~m])
-    assert np.array_equal(b[..., 3], arr[..., 3]) and not np.array_equal(b[m], arr[m])
-    code = _run_cli(["inpaint", str(tmp_path / "a.png"), "-o", str(out), "--box", "1,1,2,2",
-                     "--method", "nope"])
-    assert code == 2 and "nope" in capsys.readouterr().err
-
-
-def test_cli_empty_mask_writes_copy_and_warns(tmp_path, model_files, capsys):
-    arr = _rand((30, 30, 3))
-    Image.fromarray(arr).save(tmp_path / "a.png")
-    Image.fromarray(np.zeros((30, 30), np.uint8)).save(tmp_path / "m.png")
-    out = tmp_path / "o.png"
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        code = _run_cli(["inpaint", str(tmp_path / "a.png"), "-o", str(out), "--mask",
-                         str(tmp_path / "m.png"), "--model", str(model_files["full"]),
-                         "--device", "cpu"])
-    assert code == 0 and "empty" in capsys.readouterr().err
-    assert np.array_equal(np.asarray(Image.open(out)), arr)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import re
 import sys
 from collections.abc import Sequence
 
@@ -38,9 +39,25 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+#: A ``--box`` value that argparse would take for an option (it starts with ``-``).
+_NEGATIVE_BOX = re.compile(r"-\d[\d\s,+-]*")
+
+
+def _join_box_values(argv: Sequence[str]) -> list[str]:
+    """``--box -10,10,40,40`` as ``--box=-10,10,40,40``: argparse reads a value that starts
+    with ``-`` as an option, so the box check could not say what is wrong with it."""
+    args = list(argv)
+    i = 0
+    while i < len(args) - 1 and args[i] != "--":
+        if args[i] == "--box" and _NEGATIVE_BOX.fullmatch(args[i + 1]):
+            args[i : i + 2] = [f"--box={args[i + 1]}"]
+        i += 1
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_join_box_values(sys.argv[1:] if argv is None else argv))
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:

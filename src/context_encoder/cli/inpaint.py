@@ -1,8 +1,14 @@
-"""``context-encoder inpaint``: fill the holes of an image, or of a folder of images."""
+"""``context-encoder inpaint``: fill the holes of an image, or of a folder of images.
+
+Every output is checked before the model loads or any image is read: an output is never an
+input (not even with ``--overwrite``), an existing file needs ``--overwrite``, and in folder
+mode no two inputs may map to the same output.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -11,8 +17,17 @@ from typing import Any
 import numpy as np
 
 from ..errors import CheckpointError, UsageError
-from ..inference import BaselineInpainter, Inpainter, _InpainterBase
-from ..io.images import IMAGE_EXTENSIONS, WRITE_FORMATS, box_mask, load_image, load_mask, save_image
+from ..inference import BaselineInpainter, Inpainter, InpainterBase
+from ..io.files import check_output, same_file
+from ..io.images import (
+    DEFAULT_MAX_PIXELS,
+    IMAGE_EXTENSIONS,
+    WRITE_FORMATS,
+    box_mask,
+    load_image,
+    load_mask,
+    save_image,
+)
 
 __all__ = ["add_parser"]
 
@@ -22,7 +37,8 @@ def add_parser(sub: Any) -> None:
         "inpaint",
         help="fill holes in images with a trained model (or a classical method)",
         description="Fill the holes of an image (or a folder of images) given as a mask "
-                    "(non-zero = hole) or a box. Pixels outside the hole are kept exactly.",
+                    "(non-zero = hole) or a box. Pixels outside the hole are kept exactly. "
+                    "An input is never overwritten; an existing output needs --overwrite.",
     )
     p.add_argument("image", metavar="IMAGE", help="an image file, or a folder (recursive)")
     p.add_argument("-o", "--output", required=True, metavar="OUT",
@@ -43,10 +59,16 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--ext", metavar="EXT",
                    help="output format in folder mode, e.g. png (default: the input's)")
     p.add_argument("--feather", type=int, default=2, help="seam blending width in px (default 2)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace existing output files (an input is never overwritten)")
+    p.add_argument("--max-megapixels", type=float, default=DEFAULT_MAX_PIXELS / 1e6,
+                   metavar="MP",
+                   help="refuse images and masks larger than this, checked from the file's "
+                        f"header before decoding (default {DEFAULT_MAX_PIXELS / 1e6:g})")
     p.set_defaults(func=run)
 
 
-def _make_inpainter(args: argparse.Namespace) -> _InpainterBase:
+def _make_inpainter(args: argparse.Namespace) -> InpainterBase:
     if args.method:
         try:
             return BaselineInpainter(args.method)
@@ -74,8 +96,9 @@ def _is_under(p: Path, root: Path | None) -> bool:
 class _MaskSource:
     """Where the mask of each image comes from: a box, one file, or a folder by stem."""
 
-    def __init__(self, args: argparse.Namespace) -> None:
+    def __init__(self, args: argparse.Namespace, max_pixels: int) -> None:
         self.box: str | None = args.box
+        self.max_pixels = max_pixels
         self.file: Path | None = None
         self.folder: Path | None = None
         self.by_rel: dict[Path, Path] = {}
@@ -94,6 +117,12 @@ class _MaskSource:
         else:
             self.file = mp
 
+    def files(self) -> list[Path]:
+        """The mask files that may be read (inputs, never to be overwritten)."""
+        if self.file is not None:
+            return [self.file]
+        return [f for fs in self.by_stem.values() for f in fs]
+
     def get(self, image_path: Path, rel: Path, shape: tuple[int, ...]) -> np.ndarray:
         if self.box is not None:
             try:
@@ -101,7 +130,7 @@ class _MaskSource:
             except ValueError as e:
                 raise ValueError(f"{e} {str(image_path)!r}") from e
         if self.file is not None:
-            return load_mask(self.file, shape)
+            return load_mask(self.file, shape, self.max_pixels)
         mask = self.by_rel.get(rel.with_suffix(""))
         if mask is None:
             cands = self.by_stem.get(rel.stem, [])
@@ -109,16 +138,16 @@ class _MaskSource:
                 how = "no" if not cands else "an ambiguous"
                 raise ValueError(f"{how} mask for {str(image_path)!r} in {str(self.folder)!r}")
             mask = cands[0]
-        return load_mask(mask, shape)
+        return load_mask(mask, shape, self.max_pixels)
 
 
-def _inpaint_file(inpainter: _InpainterBase, src: Path, rel: Path, out: Path,
+def _inpaint_file(inpainter: InpainterBase, src: Path, rel: Path, out: Path,
                   masks: _MaskSource,
                   loaded: tuple[np.ndarray, dict[str, Any], np.ndarray] | None = None) -> None:
     """Read (unless ``loaded``), inpaint and write one image; ``ValueError`` / ``OSError``
     naming the file on failure, and no output file then."""
     if loaded is None:
-        image, info = load_image(src)
+        image, info = load_image(src, masks.max_pixels)
         mask = masks.get(src, rel, image.shape)
     else:
         image, info, mask = loaded
@@ -133,42 +162,49 @@ def _inpaint_file(inpainter: _InpainterBase, src: Path, rel: Path, out: Path,
         print(f"context-encoder inpaint: warning: {str(src)!r}: {w.message}", file=sys.stderr)
 
 
-def run(args: argparse.Namespace) -> int:
-    src = Path(args.image)
-    if not src.exists():
-        raise UsageError(f"cannot read image {str(src)!r}: no such file or folder")
-    if args.feather < 0:
-        raise UsageError(f"--feather must be >= 0, got {args.feather}")
-    ext = None
-    if args.ext:
-        ext = args.ext.lower() if args.ext.startswith(".") else f".{args.ext.lower()}"
-        if ext not in WRITE_FORMATS:
-            raise UsageError(f"--ext {args.ext!r} is not one of {', '.join(WRITE_FORMATS)}")
-    masks = _MaskSource(args)
+def _check_write_format(out: Path) -> None:
+    if out.suffix.lower() not in WRITE_FORMATS:
+        raise UsageError(f"cannot write image {str(out)!r}: unknown extension "
+                         f"{out.suffix!r} (use one of {', '.join(WRITE_FORMATS)})")
 
-    if not src.is_dir():
-        out = Path(args.output)
-        if out.is_dir():
-            out = out / (src.stem + (ext or src.suffix))
-        if out.suffix.lower() not in WRITE_FORMATS:
-            raise UsageError(f"cannot write image {str(out)!r}: unknown extension "
-                           f"{out.suffix!r} (use one of {', '.join(WRITE_FORMATS)})")
-        try:  # read the inputs before the (slower) model so that bad inputs fail fast
-            image, info = load_image(src)
-            mask = masks.get(src, Path(src.name), image.shape)
-        except ValueError as e:
-            raise UsageError(str(e)) from e
-        inpainter = _make_inpainter(args)
-        try:
-            _inpaint_file(inpainter, src, Path(src.name), out, masks, (image, info, mask))
-        except (ValueError, OSError) as e:
-            raise UsageError(str(e)) from e
-        print(f"wrote {out}")
-        return 0
 
-    out_dir = Path(args.output)
+def _run_file(args: argparse.Namespace, src: Path, masks: _MaskSource, ext: str | None) -> int:
+    out = Path(args.output)
+    if out.is_dir():
+        out = out / (src.stem + (ext or src.suffix))
+    _check_write_format(out)
+    check_output(out, inputs=[src, *masks.files()], overwrite=args.overwrite)
+    try:  # read the inputs before the (slower) model so that bad inputs fail fast
+        image, info = load_image(src, masks.max_pixels)
+        mask = masks.get(src, Path(src.name), image.shape)
+    except ValueError as e:
+        raise UsageError(str(e)) from e
+    inpainter = _make_inpainter(args)
+    try:
+        _inpaint_file(inpainter, src, Path(src.name), out, masks, (image, info, mask))
+    except (ValueError, OSError) as e:
+        raise UsageError(str(e)) from e
+    print(f"wrote {out}")
+    return 0
+
+
+def _file_id(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _plan_folder(src: Path, out_dir: Path, masks: _MaskSource, ext: str | None
+                 ) -> list[tuple[Path, Path, Path]]:
+    """``(input, its path relative to src, output)`` for each image of the folder; refuses
+    an output folder that is the input folder and two inputs mapped to one output."""
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"{str(out_dir)!r} is a file; with a folder of images OUT must be a folder")
+    if same_file(out_dir, src):
+        raise UsageError(f"output {str(out_dir)!r} equals input {str(src)!r}: choose another "
+                         "folder (the inputs are never overwritten)")
     files = sorted(
         f for f in src.rglob("*")
         if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS
@@ -176,11 +212,44 @@ def run(args: argparse.Namespace) -> int:
     )
     if not files:
         raise UsageError(f"no images in {str(src)!r} (looked for {', '.join(IMAGE_EXTENSIONS)})")
-    inpainter = _make_inpainter(args)
-    failed = 0
+    plan, sources = [], {}
     for f in files:
         rel = f.relative_to(src)
         out = out_dir / rel.with_suffix(ext or f.suffix.lower())
+        plan.append((f, rel, out))
+        sources.setdefault(out, []).append(f)
+    clashes = [(out, fs) for out, fs in sources.items() if len(fs) > 1]
+    if clashes:
+        out, fs = clashes[0]
+        more = f" (and {len(clashes) - 1} more outputs)" if len(clashes) > 1 else ""
+        both = "both" if len(fs) == 2 else "all"
+        raise UsageError(f"inputs {' and '.join(repr(str(f)) for f in fs)} would {both} be "
+                         f"written to {str(out)!r}{more}; rename them or choose another --ext "
+                         "(nothing was written)")
+    return plan
+
+
+def _check_folder_outputs(plan: list[tuple[Path, Path, Path]], masks: _MaskSource,
+                          overwrite: bool) -> None:
+    """No output may be an input; existing outputs need ``overwrite``."""
+    inputs = {_file_id(p): p for p in [*(f for f, _, _ in plan), *masks.files()]}
+    existing = [out for _, _, out in plan if os.path.lexists(out)]
+    for out in existing:
+        hit = inputs.get(_file_id(out))
+        check_output(out, inputs=[hit] if hit else [], overwrite=True)
+    if existing and not overwrite:
+        more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
+        raise UsageError(f"output {str(existing[0])!r} exists{more}; pass --overwrite to "
+                         "replace existing outputs")
+
+
+def _run_folder(args: argparse.Namespace, src: Path, masks: _MaskSource, ext: str | None) -> int:
+    out_dir = Path(args.output)
+    plan = _plan_folder(src, out_dir, masks, ext)
+    _check_folder_outputs(plan, masks, args.overwrite)
+    inpainter = _make_inpainter(args)
+    failed = 0
+    for f, rel, out in plan:
         try:
             _inpaint_file(inpainter, f, rel, out, masks)
         except (ValueError, OSError) as e:
@@ -189,6 +258,25 @@ def run(args: argparse.Namespace) -> int:
             continue
         print(f"wrote {out}")
     if failed:
-        print(f"context-encoder inpaint: {failed} of {len(files)} images failed", file=sys.stderr)
+        print(f"context-encoder inpaint: {failed} of {len(plan)} images failed", file=sys.stderr)
         return 1
     return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    src = Path(args.image)
+    if not src.exists():
+        raise UsageError(f"cannot read image {str(src)!r}: no such file or folder")
+    if args.feather < 0:
+        raise UsageError(f"--feather must be >= 0, got {args.feather}")
+    if not 0 < args.max_megapixels < float("inf"):
+        raise UsageError(f"--max-megapixels must be a positive number, got {args.max_megapixels:g}")
+    ext = None
+    if args.ext:
+        ext = args.ext.lower() if args.ext.startswith(".") else f".{args.ext.lower()}"
+        if ext not in WRITE_FORMATS:
+            raise UsageError(f"--ext {args.ext!r} is not one of {', '.join(WRITE_FORMATS)}")
+    masks = _MaskSource(args, int(args.max_megapixels * 1e6))
+    if src.is_dir():
+        return _run_folder(args, src, masks, ext)
+    return _run_file(args, src, masks, ext)

@@ -1,0 +1,381 @@
+"""The inpainters: :class:`Inpainter` (a trained generator, images of any size) and
+:class:`BaselineInpainter` (a classical method behind the same interface), with the type
+handling they share in :class:`InpainterBase`.
+
+One :class:`Inpainter` call runs four stages (:data:`STAGES`) over all images at once:
+``prepare`` (group each image's holes into windows, place them, crop and resize them to
+the model's input), ``generate`` (all windows through the generator in batches, with the
+transfers to and from the device), ``paste`` (each prediction resized back into its
+holes) and ``feather`` (the seam blend). ``Inpainter.stage_hook`` times them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ..checkpoint import load_generator
+from ..config import MEAN_RGB, ModelConfig
+from ..io.images import mask_array, pil_to_array, size_text
+from ..models import Generator
+from ..runtime import resolve_device, resolve_precision, usable_cores
+from .arrays import check_image, to_rgb01, write_hole
+from .windows import (
+    HoleGroup,
+    WindowGeometry,
+    crop_window,
+    feather_seam,
+    group_holes,
+    paste_window,
+    resize_square,
+    smooth_fill,
+)
+
+__all__ = ["STAGES", "BaselineInpainter", "Inpainter", "InpainterBase", "StageHook"]
+
+logger = logging.getLogger(__name__)
+
+ImageLike = Any  # np.ndarray or PIL.Image.Image
+MaskLike = Any
+#: Called after each stage of an :class:`Inpainter` call with its name and wall-clock seconds.
+StageHook = Callable[[str, float], None]
+#: The stages of one :class:`Inpainter` call, in the order they run.
+STAGES: tuple[str, ...] = ("prepare", "generate", "paste", "feather")
+
+
+class _Serial:
+    """Stands in for a thread pool where one thread is all there is to use."""
+
+    def __enter__(self) -> _Serial:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    @staticmethod
+    def map(fn: Callable[..., Any], *its: Any) -> Iterator[Any]:
+        return map(fn, *its)
+
+
+def _host_pool(n_items: int) -> Any:
+    """Threads for per-image CPU work: up to one per core (at most 8), none for one item."""
+    workers = min(n_items, usable_cores(), 8)
+    return ThreadPoolExecutor(workers) if workers > 1 else _Serial()
+
+
+class _StageTimer:
+    """Times one stage for a :data:`StageHook` (reports only stages that complete)."""
+
+    __slots__ = ("hook", "name", "start")
+
+    def __init__(self, hook: StageHook, name: str) -> None:
+        self.hook, self.name, self.start = hook, name, 0.0
+
+    def __enter__(self) -> None:
+        self.start = time.perf_counter()
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is None:
+            self.hook(self.name, time.perf_counter() - self.start)
+
+
+_UNTIMED = contextlib.nullcontext()
+
+
+# ---------------------------------------------------------------------------------------
+# The shared interface: PIL or numpy, one image or a list
+# ---------------------------------------------------------------------------------------
+class InpainterBase:
+    """Type handling shared by the model and the baselines: PIL or numpy, one or a list.
+    Subclasses implement :meth:`_fill`."""
+
+    def __call__(self, image: ImageLike | Sequence[ImageLike],
+                 mask: MaskLike | Sequence[MaskLike]) -> Any:
+        """Inpaint ``image`` where ``mask`` is non-zero.
+
+        ``image``: a PIL image or a numpy array (``HxW``, ``HxWx1``, ``HxWx3`` or ``HxWx4``;
+        uint8, uint16 or float in [0, 1]), or a list of them. ``mask``: a PIL image or an
+        array of the image's height and width, non-zero = hole (a multi-channel mask is a
+        hole wherever any colour channel is non-zero); with a list of images, a list of
+        masks or one mask for all. Returns the same type(s): PIL in, PIL out with the same
+        mode; numpy in, numpy out with the same dtype and shape. Pixels outside the hole are
+        unchanged, and so is an alpha channel. An empty mask returns the image unchanged
+        with a warning; a mask covering the whole image raises ``ValueError``.
+        """
+        if isinstance(image, (list, tuple)):
+            images = list(image)
+            if isinstance(mask, (list, tuple)):
+                masks = list(mask)
+                if len(masks) != len(images):
+                    raise ValueError(f"got {len(images)} images but {len(masks)} masks")
+            else:
+                masks = [mask] * len(images)
+            return self._call_many(images, masks)
+        return self._call_many([image], [mask])[0]
+
+    def _call_many(self, images: list[ImageLike], masks: list[MaskLike]) -> list[Any]:
+        arrays, back = [], []
+        for img in images:
+            if isinstance(img, Image.Image):
+                a, restore = pil_to_array(img)
+                arrays.append(a)
+                back.append(restore)
+            else:
+                arrays.append(img)
+                back.append(None)
+        results = self.inpaint_arrays(arrays, masks)
+        return [r if f is None else f(r) for r, f in zip(results, back, strict=True)]
+
+    def inpaint_array(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Inpaint one numpy image (see :meth:`__call__` for the conventions)."""
+        return self.inpaint_arrays([image], [mask])[0]
+
+    def inpaint_arrays(self, images: Sequence[np.ndarray],
+                       masks: Sequence[MaskLike]) -> list[np.ndarray]:
+        """Inpaint several numpy images (batched where the method allows it)."""
+        if len(images) != len(masks):
+            raise ValueError(f"got {len(images)} images but {len(masks)} masks")
+        checked = []
+        for i, (img, m) in enumerate(zip(images, masks, strict=True)):
+            img = check_image(img)
+            what = "mask" if len(images) == 1 else f"mask {i}"
+            hole = mask_array(m, img.shape[:2], what)
+            if hole.all():
+                raise ValueError(
+                    f"{what} covers the whole {size_text(img.shape[1], img.shape[0])} image: "
+                    "there is no context to inpaint from"
+                )
+            checked.append((img, hole))
+        todo = [i for i, (_, hole) in enumerate(checked) if hole.any()]
+        if len(todo) < len(checked):
+            warnings.warn("the mask is empty: nothing to inpaint, the image is returned unchanged",
+                          UserWarning, stacklevel=3)
+        results = [img.copy() for img, _ in checked]
+        if todo:
+            filled = self._fill([checked[i][0] for i in todo], [checked[i][1] for i in todo])
+            for i, rgb in zip(todo, filled, strict=True):
+                img, hole = checked[i]
+                results[i] = write_hole(img, hole, rgb)
+        return results
+
+    def _fill(self, images: list[np.ndarray], masks: list[np.ndarray]) -> list[np.ndarray]:
+        """Float ``HxWx3`` predictions in [0, 1], valid in the hole pixels."""
+        raise NotImplementedError
+
+
+# ---------------------------------------------------------------------------------------
+# The trained model
+# ---------------------------------------------------------------------------------------
+@dataclass
+class _Job:
+    """One window to run: which image, which group, the model input."""
+
+    image: int
+    group: HoleGroup
+    x: np.ndarray  # S x S x 3 in [-1, 1]
+    hole: np.ndarray | None  # S x S float, 1 = hole (full task only)
+    context: np.ndarray  # S x S x 3 in [0, 1], the resized window
+
+
+class Inpainter(InpainterBase):
+    """Fill holes with a trained generator, in images of any size.
+
+    Mask convention: non-zero = hole (to fill); the mask has the image's height and width.
+    Any number of holes of any shape, anywhere (also touching the border) is fine; a
+    center-region model serves any hole as well (through the window mapping described in
+    :mod:`context_encoder.inference`). Pixels outside the hole are returned bit-identical.
+
+    ``device``: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"mps"`` or a ``torch.device``.
+    ``precision``: ``"auto"`` (bf16 where the hardware runs it fast), ``"fp32"``, ``"bf16"``,
+    ``"fp16"`` or an autocast dtype. ``feather``: width in px of the seam blend inside the
+    hole (0 = none). ``batch_size``: windows per generator call. ``stage_hook``: called as
+    ``hook(stage, seconds)`` after each stage of a call (:data:`STAGES`; ``"generate"``
+    ends with the copy of the outputs to the host, so it includes the device's work);
+    None (the default) times nothing. It is an attribute and can be set later.
+
+    The inpainter takes arrays and PIL images, not files: read files with
+    :func:`context_encoder.io.images.load_image` (``max_pixels``, default 40 megapixels,
+    checked from the header before decoding; ``None`` for no limit) and
+    :func:`~context_encoder.io.images.load_mask`.
+
+    Example::
+
+        inp = Inpainter.from_pretrained("facades-freeform-128")
+        out = inp(Image.open("photo.jpg"), Image.open("mask.png"))
+    """
+
+    DEFAULT_MODEL = "facades-freeform-128"
+
+    def __init__(self, generator: Generator, config: ModelConfig, *,
+                 device: str | torch.device, precision: str | torch.dtype | None = "auto",
+                 feather: int = 2, name: str | None = None, batch_size: int = 64,
+                 stage_hook: StageHook | None = None) -> None:
+        self.device = resolve_device(device) if isinstance(device, str) else torch.device(device)
+        if isinstance(precision, str):
+            self.amp_dtype = resolve_precision(precision, self.device)
+        else:
+            self.amp_dtype = precision
+        if feather < 0:
+            raise ValueError(f"feather must be >= 0, got {feather}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        # Inference keeps the weights in the compute dtype (no per-call casts, which dominate
+        # at small batches for the 4000-wide bottleneck) and uses channels-last convolutions.
+        self.generator = generator.to(self.device).eval()
+        if self.amp_dtype is not None:
+            self.generator = self.generator.to(self.amp_dtype)
+        self.generator = self.generator.to(memory_format=torch.channels_last)
+        self.config = config
+        self.feather = int(feather)
+        self.name = name
+        self.batch_size = int(batch_size)
+        self.stage_hook = stage_hook
+        self.geometry = WindowGeometry(config)
+        self._fill01 = np.array(MEAN_RGB, dtype=np.float32) / 255.0
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str | os.PathLike = DEFAULT_MODEL,
+                        device: str | torch.device = "auto",
+                        precision: str | torch.dtype | None = "auto", **kwargs: Any) -> Inpainter:
+        """Load a shipped model by name, an exported ``.safetensors`` file or a training run
+        folder. Raises :class:`~context_encoder.checkpoint.CheckpointError` (a
+        ``ValueError``) for unknown names and corrupt files."""
+        dev = resolve_device(device) if isinstance(device, str) else torch.device(device)
+        gen, info = load_generator(name_or_path, device=dev)
+        logger.info("loaded %s (%s model, %d px) on %s", info.get("source"),
+                    info["config"].task, info["config"].image_size, dev)
+        return cls(gen, info["config"], device=dev, precision=precision,
+                   name=str(name_or_path), **kwargs)
+
+    def __repr__(self) -> str:
+        dtype = str(self.amp_dtype).replace("torch.", "") if self.amp_dtype else "fp32"
+        return (f"Inpainter(name={self.name!r}, task={self.config.task!r}, "
+                f"size={self.config.image_size}, device={str(self.device)!r}, precision={dtype!r})")
+
+    # -- the stages of a call ---------------------------------------------------------
+    def _stage(self, name: str) -> Any:
+        """A context that reports the time of stage ``name`` to :attr:`stage_hook`."""
+        return _UNTIMED if self.stage_hook is None else _StageTimer(self.stage_hook, name)
+
+    def _make_job(self, index: int, base: np.ndarray, mask: np.ndarray, g: HoleGroup) -> _Job:
+        """Crop (reflecting past the image), resize to S and build the model input."""
+        S = self.config.image_size
+        context = np.clip(resize_square(crop_window(base, g), S), 0.0, 1.0)
+        fill = np.asarray(self._fill01 * 2.0 - 1.0, dtype=np.float32)
+        x = context * 2.0 - 1.0
+        if self.config.task == "full":
+            m = resize_square(crop_window(mask, g).astype(np.float32), S, smooth_up=False)
+            # Any overlap with the hole is hole. Area shrinking gives exactly 0 where a model
+            # pixel's footprint holds no hole pixel; linear enlarging leaves rounding dust.
+            m = (m > (0.0 if g.side >= S else 1e-3)).astype(np.float32)
+            x = x * (1.0 - m[..., None]) + fill * m[..., None]
+            return _Job(index, g, x.astype(np.float32), m, context)
+        a, b = self.config.blank_span
+        x[a:b, a:b] = fill
+        return _Job(index, g, x.astype(np.float32), None, context)
+
+    def _prepare(self, k: int, rgb: np.ndarray, mask: np.ndarray
+                 ) -> tuple[np.ndarray, list[_Job]]:
+        """Group one image's holes into windows and build their model inputs."""
+        geo = self.geometry
+        labels, groups = group_holes(mask, geo)
+        for g in groups:
+            geo.place(g, *mask.shape)
+        # The push-pull fill only matters where hole pixels are seen as context; skipping it
+        # elsewhere changes no output pixel (tests/test_inference.py checks this).
+        smooth = any(geo.needs_smooth_context(mask, g) for g in groups)
+        base = smooth_fill(rgb, mask) if smooth else rgb
+        logger.debug("image %d: %d hole groups, windows %s", k, len(groups),
+                     [g.side for g in groups])
+        return labels, [self._make_job(k, base, mask, g) for g in groups]
+
+    def _generate(self, jobs: list[_Job]) -> list[np.ndarray]:
+        """Generator outputs as ``S x S x 3`` arrays in [0, 1] (whole window)."""
+        c0, c1 = self.config.center_span
+        out: list[np.ndarray] = []
+        for i in range(0, len(jobs), self.batch_size):
+            chunk = jobs[i : i + self.batch_size]
+            x = torch.from_numpy(np.stack([j.x for j in chunk])).permute(0, 3, 1, 2)
+            dtype = self.amp_dtype or torch.float32
+            x = x.to(self.device, dtype).contiguous(memory_format=torch.channels_last)
+            with torch.inference_mode():
+                if self.config.task == "full":
+                    m = torch.from_numpy(np.stack([j.hole for j in chunk]))[:, None]
+                    y = self.generator(x, m.to(self.device, dtype))
+                else:
+                    y = self.generator(x)
+            y = ((y.float().clamp(-1, 1) + 1.0) * 0.5).permute(0, 2, 3, 1).cpu().numpy()
+            for j, pred in zip(chunk, y, strict=True):
+                if j.hole is not None:  # full task: prediction in the hole, context around
+                    m = j.hole[..., None]
+                    out.append(pred * m + j.context * (1.0 - m))
+                else:  # center task: the predicted center pasted into the context
+                    full = j.context.copy()
+                    full[c0:c1, c0:c1] = pred
+                    out.append(full)
+        return out
+
+    def _fill(self, images: list[np.ndarray], masks: list[np.ndarray]) -> list[np.ndarray]:
+        rgbs = [to_rgb01(img) for img in images]
+        # The per-image work before and after the generator (OpenCV and NumPy, which release
+        # the GIL) runs on threads, so that a batch's host work uses several CPU cores.
+        with _host_pool(len(images)) as pool:
+            with self._stage("prepare"):
+                prepared = list(pool.map(self._prepare, range(len(rgbs)), rgbs, masks))
+            jobs = [job for _, image_jobs in prepared for job in image_jobs]
+            with self._stage("generate"):
+                outs = self._generate(jobs)
+            preds = [np.zeros_like(rgb) for rgb in rgbs]
+            with self._stage("paste"):
+                list(pool.map(lambda job, out: paste_window(
+                    preds[job.image], prepared[job.image][0], job.group, out), jobs, outs))
+            with self._stage("feather"):
+                return list(pool.map(
+                    lambda rgb, mask, p: feather_seam(rgb, mask, np.clip(p, 0.0, 1.0),
+                                                      self.feather),
+                    rgbs, masks, preds))
+
+
+# ---------------------------------------------------------------------------------------
+# Classical methods
+# ---------------------------------------------------------------------------------------
+class BaselineInpainter(InpainterBase):
+    """A classical method (``"mean"``, ``"telea"``, ``"ns"``, ``"biharmonic"``,
+    ``"patchmatch"`` from :mod:`context_encoder.baselines`, or any
+    ``fn(uint8 HxWx3, bool HxW) -> uint8 HxWx3``) behind the :class:`Inpainter` interface.
+    Images are handed to the method as 8-bit RGB and converted back."""
+
+    def __init__(self, method: str | Callable[[np.ndarray, np.ndarray], np.ndarray]) -> None:
+        if isinstance(method, str):
+            from ..baselines import get_baseline
+
+            self.name = method
+            self.method = get_baseline(method)
+        else:
+            self.name = getattr(method, "__name__", "custom")
+            self.method = method
+
+    def __repr__(self) -> str:
+        return f"BaselineInpainter({self.name!r})"
+
+    def _fill(self, images: list[np.ndarray], masks: list[np.ndarray]) -> list[np.ndarray]:
+        out = []
+        for img, mask in zip(images, masks, strict=True):
+            u8 = np.rint(to_rgb01(img) * 255.0).astype(np.uint8)
+            res = np.asarray(self.method(u8, mask))
+            if res.shape != u8.shape:
+                raise ValueError(f"method {self.name!r} returned shape {res.shape}, "
+                                 f"expected {u8.shape}")
+            out.append(res.astype(np.float32) / 255.0)
+        return out
