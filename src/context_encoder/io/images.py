@@ -235,12 +235,17 @@ def _read_file(path: str | os.PathLike, what: str) -> bytes:
 def load_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIXELS
                ) -> tuple[np.ndarray, dict[str, Any]]:
     """:func:`decode_image` of a file; errors read ``cannot read image 'PATH': ...``."""
-    what = f"image {str(path)!r}"
-    data = _read_file(path, "image")
+    return _decode_file(decode_image, path, "image", max_pixels)
+
+
+def _decode_file(decode: Callable[..., Any], path: str | os.PathLike, what: str,
+                 max_pixels: int | None) -> Any:
+    """``decode(bytes of path, ...)`` with errors that name the file and the way out."""
+    data = _read_file(path, what)
     try:
-        return decode_image(data, what, max_pixels)
+        return decode(data, f"{what} {str(path)!r}", max_pixels)
     except ImageTooLargeError as e:
-        raise ImageTooLargeError(f"cannot read {e} (raise it with --max-megapixels)") from e
+        raise ImageTooLargeError(f"{e} (raise it with --max-megapixels)") from e
     except ImageError as e:
         raise ImageError(f"cannot read {e}") from e
 
@@ -308,14 +313,10 @@ def load_mask(path: str | os.PathLike, shape: tuple[int, ...],
               max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """A boolean ``HxW`` hole mask from an image file; ``shape`` is the image's
     (``H, W[, C]``): another size raises ``ImageError`` naming the file and both sizes."""
-    what = f"mask {str(path)!r}"
-    try:
-        m = decode_mask(_read_file(path, "mask"), what, max_pixels)
-    except ImageError as e:
-        raise type(e)(f"cannot read {e}") from e
+    m = _decode_file(decode_mask, path, "mask", max_pixels)
     h, w = int(shape[0]), int(shape[1])
     if m.shape != (h, w):
-        raise ImageError(f"{what} is {size_text(m.shape[1], m.shape[0])} but the image is "
+        raise ImageError(f"mask {str(path)!r} is {size_text(m.shape[1], m.shape[0])} but the image is "
                          f"{size_text(w, h)} (width x height)")
     return m
 
