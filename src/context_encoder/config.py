@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 __all__ = [
     "MEAN_RGB",
@@ -27,6 +27,8 @@ def mean_fill_value() -> tuple[float, float, float]:
 
 Task = Literal["center", "full"]
 Bottleneck = Literal["fc", "conv", "channelwise"]
+Conv = Literal["plain", "gated"]
+Guide = Literal["none", "sketch"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,12 @@ class ModelConfig:
       * ``"channelwise"``: the paper's channel-wise fully-connected layer (each feature map
         connected only to itself, m*n^4 weights) followed by a 1x1 convolution; no
         ``bottleneck_dim``-wide layer, so the model is ~12x smaller.
+
+    ``conv`` and ``guide`` (``task="full"`` only; DeepFill v2, Yu et al., ICCV 2019):
+      * ``conv="gated"``: the generator's convolutions are gated (``models.layers.GatedConv``).
+      * ``guide="sketch"``: the generator and the discriminator read one more input
+        channel, a sketch of the lines wanted inside the hole (1 = a stroke).
+    Checkpoints written before these fields existed load with the defaults.
     """
 
     image_size: int = 128
@@ -59,6 +67,8 @@ class ModelConfig:
     disc_width: int = 64
     in_channels: int = 3
     overlap: int = 4
+    conv: Conv = "plain"
+    guide: Guide = "none"
 
     def __post_init__(self) -> None:
         if self.image_size not in (64, 128, 256):
@@ -74,6 +84,13 @@ class ModelConfig:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
         if not 0 <= self.overlap < self.image_size // 4:
             raise ValueError(f"overlap must be in [0, {self.image_size // 4}), got {self.overlap}")
+        for name, allowed in (("conv", get_args(Conv)), ("guide", get_args(Guide))):
+            value = getattr(self, name)
+            if value not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+            if value != allowed[0] and self.task != "full":
+                raise ValueError(f"{name}={value!r} is only for task='full', got "
+                                 f"task={self.task!r}")
 
     # Derived geometry -------------------------------------------------------------------
     @property
@@ -92,7 +109,14 @@ class ModelConfig:
 
     @property
     def gen_in_channels(self) -> int:
-        return self.in_channels + (1 if self.task == "full" else 0)
+        """Image, then the mask (``task="full"``), then the sketch (``guide="sketch"``)."""
+        mask = 1 if self.task == "full" else 0
+        return self.in_channels + mask + (1 if self.guide == "sketch" else 0)
+
+    @property
+    def disc_in_channels(self) -> int:
+        """Image, then the sketch (``guide="sketch"``)."""
+        return self.in_channels + (1 if self.guide == "sketch" else 0)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
