@@ -222,3 +222,65 @@ def test_sketch_argument():
         assert not torch.equal(g(x, mask, sketch), none)
         torch.testing.assert_close(d(x), d(x, torch.zeros_like(mask)), rtol=0, atol=0)
 
+
+def _randomise_batchnorm(model, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    for m in model.modules():
+        if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
+            m.running_mean.normal_(0, 0.1, generator=g)
+            m.running_var.uniform_(0.5, 2.0, generator=g)
+            m.bias.data.normal_(0, 0.1, generator=g)
+
+
+@pytest.mark.parametrize("bottleneck", ["fc", "conv", "channelwise"])
+@pytest.mark.parametrize(("conv", "guide"), [("gated", "sketch"), ("gated", "none"),
+                                             ("plain", "sketch")])
+def test_warm_start_computes_the_plain_function(bottleneck, conv, guide):
+    from context_encoder.models import gated_from_plain
+
+    plain = Generator(tiny_full(bottleneck=bottleneck))
+    _randomise_batchnorm(plain)
+    state = {k: v.clone() for k, v in plain.state_dict().items()}
+    cfg = tiny_full(bottleneck=bottleneck, conv=conv, guide=guide)
+    rng_before = torch.random.get_rng_state()
+    converted = gated_from_plain(state, cfg, gate=0.7)
+    assert torch.equal(torch.random.get_rng_state(), rng_before)  # the caller's stream kept
+    warm = Generator(cfg)
+    warm.load_state_dict(converted)
+    x, mask, sketch = _full_batch()
+    kw = {"sketch": sketch} if guide == "sketch" else {}  # zero sketch weights: no effect yet
+    with torch.no_grad():
+        for mode in (False, True):  # eval (running stats), then train (batch stats)
+            plain.train(mode), warm.train(mode)
+            torch.testing.assert_close(warm(x, mask, **kw), plain(x, mask), rtol=0, atol=1e-5)
+
+
+def test_warm_start_from_the_shipped_model():
+    from context_encoder.checkpoint import load_generator
+    from context_encoder.models import gated_from_plain
+
+    plain, _ = load_generator("facades-freeform-128")
+    cfg = ModelConfig(**{**plain.config.to_dict(), "conv": "gated", "guide": "sketch"})
+    warm = Generator(cfg)
+    warm.load_state_dict(gated_from_plain(plain.state_dict(), cfg))
+    warm.eval()
+    x, mask, _ = _full_batch(b=4, size=128)
+    with torch.no_grad():
+        torch.testing.assert_close(warm(x, mask, torch.zeros_like(mask)), plain(x, mask),
+                                   rtol=0, atol=1e-4)
+    with pytest.raises(ValueError, match="not those of a plain model"):
+        gated_from_plain(plain.state_dict(), ModelConfig(**{**cfg.to_dict(), "enc_width": 32}))
+    with pytest.raises(ValueError, match=r"gate must be in \(0, 1\)"):
+        gated_from_plain(plain.state_dict(), cfg, gate=1.0)
+
+
+def test_discriminator_warm_start_ignores_the_sketch_at_first():
+    from context_encoder.models import discriminator_from_plain
+
+    plain = Discriminator(tiny_full()).eval()
+    cfg = tiny_full(guide="sketch")
+    d = Discriminator(cfg).eval()
+    d.load_state_dict(discriminator_from_plain(plain.state_dict(), cfg))
+    x, _, sketch = _full_batch()
+    with torch.no_grad():
+        torch.testing.assert_close(d(x, sketch), plain(x), rtol=0, atol=1e-6)

@@ -1,9 +1,10 @@
 """The Context Encoder networks, with the DeepFill v2 options (gated convolutions, sketch
-guidance)."""
+guidance) and the warm start that builds those from a plain model."""
 
 from .discriminator import Discriminator
 from .generator import Generator
 from .layers import ChannelwiseFC, FCBottleneck, FCExpand, GatedConv
+from .warm_start import discriminator_from_plain, gated_from_plain
 
 __all__ = [
     "ChannelwiseFC",
@@ -12,4 +13,6 @@ __all__ = [
     "FCExpand",
     "GatedConv",
     "Generator",
+    "discriminator_from_plain",
+    "gated_from_plain",
 ]
