@@ -18,6 +18,8 @@ from .errors import ConfigError
 
 __all__ = [
     "BOTTLENECKS",
+    "CONVS",
+    "GUIDES",
     "IMAGE_SIZES",
     "MEAN_RGB",
     "TASKS",
@@ -38,8 +40,12 @@ def mean_fill_value() -> tuple[float, float, float]:
 
 Task = Literal["center", "full"]
 Bottleneck = Literal["fc", "conv", "channelwise"]
+Conv = Literal["plain", "gated"]
+Guide = Literal["none", "sketch"]
 TASKS: tuple[str, ...] = typing.get_args(Task)
 BOTTLENECKS: tuple[str, ...] = typing.get_args(Bottleneck)
+CONVS: tuple[str, ...] = typing.get_args(Conv)
+GUIDES: tuple[str, ...] = typing.get_args(Guide)
 IMAGE_SIZES: tuple[int, ...] = (64, 128, 256)
 
 
@@ -75,6 +81,12 @@ class ModelConfig:
       * ``"channelwise"``: the paper's channel-wise fully-connected layer (each feature map
         connected only to itself, m*n^4 weights) followed by a 1x1 convolution; no
         ``bottleneck_dim``-wide layer, so the model is ~12x smaller.
+
+    ``conv`` and ``guide`` (``task="full"`` only; DeepFill v2, Yu et al., ICCV 2019):
+      * ``conv="gated"``: the generator's convolutions are gated (``models.layers.GatedConv``).
+      * ``guide="sketch"``: the generator and the discriminator read one more input
+        channel, a sketch of the lines wanted inside the hole (1 = a stroke).
+    Checkpoints written before these fields existed load with the defaults.
     """
 
     image_size: int = 128
@@ -86,6 +98,8 @@ class ModelConfig:
     disc_width: int = 64
     in_channels: int = 3
     overlap: int = 4
+    conv: Conv = "plain"
+    guide: Guide = "none"
 
     def __post_init__(self) -> None:
         _check_choice("image_size", self.image_size, IMAGE_SIZES)
@@ -97,6 +111,12 @@ class ModelConfig:
         if not 0 <= self.overlap < self.image_size // 4:
             raise ConfigError(
                 f"overlap must be in [0, {self.image_size // 4}), got {self.overlap}")
+        for name, allowed in (("conv", CONVS), ("guide", GUIDES)):
+            value = getattr(self, name)
+            _check_choice(name, value, allowed)
+            if value != allowed[0] and self.task != "full":
+                raise ConfigError(f"{name}={value!r} is only for task='full', got "
+                                  f"task={self.task!r}")
 
     # The center model's geometry ------------------------------------------------------
     @property
@@ -133,7 +153,14 @@ class ModelConfig:
 
     @property
     def gen_in_channels(self) -> int:
-        return self.in_channels + (1 if self.task == "full" else 0)
+        """Image, then the mask (``task="full"``), then the sketch (``guide="sketch"``)."""
+        mask = 1 if self.task == "full" else 0
+        return self.in_channels + mask + (1 if self.guide == "sketch" else 0)
+
+    @property
+    def disc_in_channels(self) -> int:
+        """Image, then the sketch (``guide="sketch"``)."""
+        return self.in_channels + (1 if self.guide == "sketch" else 0)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -5,6 +5,18 @@ Encoder: stride-2 4x4 convolutions down to a 4x4 map (the first without BatchNor
 LeakyReLU(0.2); a bottleneck; decoder: transposed convolutions up to the output, ReLU,
 Tanh at the end. No biases anywhere. With the default ``ModelConfig`` this is the paper's
 128 px center-region generator (71,124,544 parameters).
+
+Two options of the full-image generator come from DeepFill v2 (Yu et al., "Free-Form Image
+Inpainting with Gated Convolution", ICCV 2019):
+  * ``conv="gated"``: every spatial convolution of the encoder and decoder, and the
+    channel-wise bottleneck's 1x1 convolution, is a ``GatedConv``. Kept plain: the output
+    layer (a gate in front of Tanh would only scale the colours; DeepFill v2's output layer
+    is not gated either) and the bottleneck's fully-connected layers (``fc``, its 4x4
+    convolution form ``conv`` and the channel-wise FC), whose every output reads the whole
+    4x4 map, so there is no per-pixel validity for a gate to learn.
+  * ``guide="sketch"``: one more input channel after the mask, the user's sketch (1 = a
+    stroke). Strokes outside the hole are ignored (the sketch is multiplied by the mask);
+    no sketch is the same as an empty one.
 """
 
 from __future__ import annotations
@@ -13,7 +25,16 @@ import torch
 from torch import nn
 
 from ..config import ModelConfig
-from .layers import ChannelwiseFC, FCBottleneck, FCExpand, down_block, init_weights, up_block
+from .layers import (
+    ChannelwiseFC,
+    FCBottleneck,
+    FCExpand,
+    conv_block,
+    down_block,
+    init_weights,
+    sketch_channel,
+    up_block,
+)
 
 __all__ = ["Generator", "encoder_channels", "decoder_channels"]
 
@@ -37,15 +58,17 @@ class Generator(nn.Module):
 
     ``task="center"``: input (B, 3, S, S) with the hole already filled with the mean colour;
     output (B, 3, S/2, S/2), the center patch. ``task="full"``: input the masked image and
-    its mask (B, 1, S, S), 1 = hole; output the whole image (B, 3, S, S).
+    its mask (B, 1, S, S), 1 = hole, and with ``guide="sketch"`` an optional sketch
+    (B, 1, S, S), 1 = a stroke; output the whole image (B, 3, S, S).
     """
 
     def __init__(self, config: ModelConfig | None = None) -> None:
         super().__init__()
         cfg = self.config = config or ModelConfig()
+        gated = cfg.conv == "gated"
         enc = encoder_channels(cfg)
-        blocks = [down_block(cfg.gen_in_channels, enc[0], norm=False)]
-        blocks += [down_block(a, b) for a, b in zip(enc[:-1], enc[1:], strict=True)]
+        blocks = [down_block(cfg.gen_in_channels, enc[0], norm=False, gated=gated)]
+        blocks += [down_block(a, b, gated=gated) for a, b in zip(enc[:-1], enc[1:], strict=True)]
         self.encoder = nn.Sequential(*blocks)
 
         top = enc[-1]  # channels of the 4x4 encoder map
@@ -64,17 +87,17 @@ class Generator(nn.Module):
                 nn.ReLU(inplace=True),
             )
         else:  # channelwise
+            mix = conv_block(nn.Conv2d, top, dec_in, 1, 1, 0, norm=True,  # mixes channels
+                             act=nn.ReLU(inplace=not gated), gated=gated)
             self.bottleneck = nn.Sequential(
                 ChannelwiseFC(top, 4),
                 nn.BatchNorm2d(top),
                 nn.LeakyReLU(0.2, inplace=True),
-                nn.Conv2d(top, dec_in, 1, bias=False),  # mixes channels
-                nn.BatchNorm2d(dec_in),
-                nn.ReLU(inplace=True),
+                *([mix] if gated else mix),  # plain: conv, BN, ReLU (the paper's layout)
             )
 
         dec = decoder_channels(cfg)
-        ups = [up_block(a, b) for a, b in zip([dec_in, *dec[:-1]], dec, strict=True)]
+        ups = [up_block(a, b, gated=gated) for a, b in zip([dec_in, *dec[:-1]], dec, strict=True)]
         ups += [nn.ConvTranspose2d(dec[-1], cfg.in_channels, 4, 2, 1, bias=False), nn.Tanh()]
         self.decoder = nn.Sequential(*ups)
         init_weights(self)
@@ -86,9 +109,14 @@ class Generator(nn.Module):
     def forward_head(self, x: torch.Tensor) -> torch.Tensor:
         return self.decoder(x)  # (B, 3, out, out)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        if self.config.task == "full":
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None,
+                sketch: torch.Tensor | None = None) -> torch.Tensor:
+        cfg = self.config
+        guide = sketch_channel(sketch, x, guided=cfg.guide == "sketch")  # (B, 1, S, S) or None
+        if cfg.task == "full":
             if mask is None:
                 raise ValueError("a full-image generator needs the mask: model(x, mask)")
-            x = torch.cat([x, mask.to(x.dtype)], dim=1)  # (B, 4, S, S)
+            mask = mask.to(x.dtype)
+            extra = [mask] if guide is None else [mask, guide * mask]  # strokes in the hole
+            x = torch.cat([x, *extra], dim=1)  # (B, 4 or 5, S, S)
         return self.forward_head(self.forward_features(x))

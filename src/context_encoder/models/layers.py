@@ -1,5 +1,6 @@
-"""Shared building blocks: conv blocks, the fully-connected bottleneck, the channel-wise
-fully-connected layer (Pathak et al., CVPR 2016, section 3.1) and the paper's init."""
+"""Shared building blocks: conv blocks (plain, or gated as in DeepFill v2, Yu et al., ICCV
+2019), the fully-connected bottleneck, the channel-wise fully-connected layer (Pathak et al.,
+CVPR 2016, section 3.1), the sketch input channel and the paper's init."""
 
 from __future__ import annotations
 
@@ -10,28 +11,98 @@ __all__ = [
     "ChannelwiseFC",
     "FCBottleneck",
     "FCExpand",
+    "GatedConv",
+    "conv_block",
     "down_block",
     "init_weights",
+    "sketch_channel",
     "up_block",
 ]
 
 
-def down_block(c_in: int, c_out: int, *, norm: bool = True) -> nn.Sequential:
-    """Conv k4 s2 p1 (halves the side) + optional BatchNorm + LeakyReLU(0.2); no bias."""
-    layers: list[nn.Module] = [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=False)]
+class GatedConv(nn.Module):
+    """Gated convolution (Yu et al., "Free-Form Image Inpainting with Gated Convolution",
+    ICCV 2019): one convolution yields 2C channels, C features and C gates;
+    ``out = act(norm(feature)) * sigmoid(gate + gate_bias)``, so the network learns per pixel
+    and per channel how much of a feature to pass on (little where it was computed from
+    hole pixels).
+
+    Two choices differ from DeepFill v2, both so that a gated model can start from a plain
+    Context Encoder (``models.warm_start``) and differ from it only by its gates:
+      * ``act`` is the plain block's own activation (LeakyReLU(0.2) in the encoder, ReLU in
+        the decoder), not ELU. Both are positively homogeneous (``act(a*z) = a*act(z)`` for
+        ``a > 0``), which lets a constant gate be folded into the BatchNorm affine exactly.
+      * BatchNorm stays where the plain block has it, on the feature half only; the gates
+        are not normalised. DeepFill v2 has no normalisation.
+    The convolution has no bias (as in the paper's blocks); the gate half has its own bias
+    ``gate_bias`` (C values, initialised to 0: gates start at 0.5).
+    """
+
+    def __init__(self, conv: nn.Conv2d | nn.ConvTranspose2d, *, norm: bool, act: nn.Module) -> None:
+        super().__init__()
+        if conv.out_channels % 2:
+            raise ValueError(f"a gated convolution needs 2C outputs, got {conv.out_channels}")
+        channels = conv.out_channels // 2
+        self.conv = conv
+        self.norm = nn.BatchNorm2d(channels) if norm else nn.Identity()
+        self.act = act
+        self.gate_bias = nn.Parameter(torch.zeros(channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x)  # (B, 2C, H, W)
+        feature, gate = y.chunk(2, dim=1)  # (B, C, H, W) each, strided views of y
+        # BatchNorm's backward is ~8x slower on a strided view (CPU): copy it dense first.
+        channels_last = y.is_contiguous(memory_format=torch.channels_last)
+        feature = feature.contiguous(
+            memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+        gate = torch.sigmoid(gate + self.gate_bias.view(1, -1, 1, 1))
+        return self.act(self.norm(feature)) * gate
+
+
+def conv_block(conv: type[nn.Conv2d] | type[nn.ConvTranspose2d], c_in: int, c_out: int,
+               kernel: int, stride: int, padding: int, *, norm: bool, act: nn.Module,
+               gated: bool = False) -> nn.Module:
+    """Convolution (no bias) + optional BatchNorm + ``act``: ``nn.Sequential(conv, [bn], act)``,
+    or one ``GatedConv`` whose convolution has ``2 * c_out`` outputs when ``gated``."""
+    if gated:
+        layer = conv(c_in, 2 * c_out, kernel, stride, padding, bias=False)
+        return GatedConv(layer, norm=norm, act=act)
+    layers: list[nn.Module] = [conv(c_in, c_out, kernel, stride, padding, bias=False)]
     if norm:
         layers.append(nn.BatchNorm2d(c_out))
-    layers.append(nn.LeakyReLU(0.2, inplace=True))
+    layers.append(act)
     return nn.Sequential(*layers)
 
 
-def up_block(c_in: int, c_out: int) -> nn.Sequential:
+def down_block(c_in: int, c_out: int, *, norm: bool = True, gated: bool = False) -> nn.Module:
+    """Conv k4 s2 p1 (halves the side) + optional BatchNorm + LeakyReLU(0.2); no bias."""
+    act = nn.LeakyReLU(0.2, inplace=not gated)  # a gated block's feature is a view: no in-place
+    return conv_block(nn.Conv2d, c_in, c_out, 4, 2, 1, norm=norm, act=act, gated=gated)
+
+
+def up_block(c_in: int, c_out: int, *, gated: bool = False) -> nn.Module:
     """ConvTranspose k4 s2 p1 (doubles the side) + BatchNorm + ReLU; no bias."""
-    return nn.Sequential(
-        nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False),
-        nn.BatchNorm2d(c_out),
-        nn.ReLU(inplace=True),
-    )
+    act = nn.ReLU(inplace=not gated)
+    return conv_block(nn.ConvTranspose2d, c_in, c_out, 4, 2, 1, norm=True, act=act, gated=gated)
+
+
+def sketch_channel(sketch: torch.Tensor | None, x: torch.Tensor, *, guided: bool
+                   ) -> torch.Tensor | None:
+    """The sketch input of a model reading ``x`` (B, C, H, W): ``sketch`` as (B, 1, H, W) in
+    ``x``'s dtype, zeros when a sketch-guided model (DeepFill v2's user guidance) is given
+    none, ``None`` for a model without a sketch input."""
+    if not guided:
+        if sketch is not None:
+            raise ValueError("this model has no sketch input (its config has guide='none'); "
+                             "call it without a sketch or use a model built with guide='sketch'")
+        return None
+    b, _, h, w = x.shape
+    if sketch is None:
+        return x.new_zeros(b, 1, h, w)
+    if tuple(sketch.shape) != (b, 1, h, w):
+        raise ValueError(f"the sketch must have shape (B, 1, H, W) = {(b, 1, h, w)} like the "
+                         f"image, got {tuple(sketch.shape)}")
+    return sketch.to(x.dtype)
 
 
 class FCBottleneck(nn.Module):
@@ -106,7 +177,8 @@ class ChannelwiseFC(nn.Module):
 
 @torch.no_grad()
 def init_weights(module: nn.Module) -> None:
-    """The paper's initialisation: weights N(0, 0.02); BatchNorm weight N(1, 0.02), bias 0."""
+    """The paper's initialisation: weights N(0, 0.02); BatchNorm weight N(1, 0.02), bias 0;
+    gate biases 0."""
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
             nn.init.normal_(m.weight, 0.0, 0.02)
@@ -114,6 +186,8 @@ def init_weights(module: nn.Module) -> None:
                 nn.init.zeros_(m.bias)
         elif isinstance(m, (FCBottleneck, FCExpand, ChannelwiseFC)):
             nn.init.normal_(m.weight, 0.0, 0.02)
+        elif isinstance(m, GatedConv):
+            nn.init.zeros_(m.gate_bias)
         elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
             nn.init.normal_(m.weight, 1.0, 0.02)
             nn.init.zeros_(m.bias)
