@@ -173,6 +173,8 @@ class TrainConfig:
     data: str = _opt("facades", "'facades' (the embedded procedural dataset) or an image folder")
     val_data: str | None = _opt(None, "validation images (default: the facades val split, "
                                       "or --data)")
+    init: str | None = _opt(None, "start the generator from this shipped or exported model "
+                                  "(fine-tuning; the same model options are needed)")
     mask: str = _opt("center", "hole kind; center = the paper's center model, others train "
                                "the full-image model", choices="train_mask_kinds")
     image_size: int = _opt(128, choices=IMAGE_SIZES)
