@@ -210,9 +210,12 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"{f.name} must be a finite number, got {value}")
             choices = self.choices(f.name)
             if choices is not None:
-                _check_choice(f.name, getattr(self, f.name), choices)
+                _check_choice(f.name, value, choices)
         from .runtime import check_device_name
 
         check_device_name(self.device)
