@@ -64,6 +64,44 @@ def test_resume_matches_an_uninterrupted_run(tmp_path, mask):
         torch.testing.assert_close(a[k], b[k], rtol=0, atol=0, msg=k)
 
 
+def test_center_geometry_follows_the_model_config(tmp_path):
+    cfg = tiny(tmp_path, steps=1, overlap=2)
+    trainer = Trainer(cfg)
+    mc = trainer.model_config
+    (a, b), (ba, bb) = mc.center_span, mc.blank_span
+    assert (a, b, ba, bb) == (16, 48, 18, 46)
+    real = torch.rand(2, 3, 64, 64) * 2 - 1
+    x, target, weights, hole = trainer.make_input(real, torch.zeros(2, 1, 64, 64))
+    changed = (x != real).any(dim=(0, 1))
+    assert changed[ba:bb, ba:bb].all() and changed.sum() == (bb - ba) ** 2
+    assert torch.equal(target, real[..., a:b, a:b]) and hole is None
+    assert weights.shape[-1] == b - a and (weights == 1).sum() == (bb - ba) ** 2
+    out, hole = trainer.predict(real, torch.zeros(2, 1, 64, 64))
+    assert hole[0, 0, a:b, a:b].all() and hole.sum() == 2 * (b - a) ** 2
+    assert torch.equal(out * (1 - hole), real * (1 - hole))
+    from context_encoder.training import fixed_masks
+
+    m = fixed_masks("center", mc, 1, 0)[0, 0]
+    assert m[ba:bb, ba:bb].all() and m.sum() == (bb - ba) ** 2
+
+
+def test_one_step_trains_every_parameter(tmp_path):
+    trainer = Trainer(tiny(tmp_path, steps=1, mask="block"))
+
+    def parameters():
+        return {f"{net}.{k}": v.detach().clone() for net, model in (("G", trainer.G),
+                                                                    ("D", trainer.D))
+                for k, v in model.named_parameters()}
+
+    before = parameters()
+    real, mask = next(iter(trainer._loader()))
+    m = trainer.train_step(real, mask)
+    assert {"d_loss", "d_real", "d_fake", "d_acc", "g_rec", "g_adv", "g_loss"} <= set(m)
+    assert m["d_loss"] == pytest.approx(m["d_real"] + m["d_fake"])
+    after = parameters()
+    assert [k for k in before if torch.equal(before[k], after[k])] == []
+
+
 def test_existing_run_is_not_overwritten_and_resume_checks_config(tmp_path):
     Trainer(tiny(tmp_path, steps=3)).fit()
     before = (tmp_path / "run" / "last.json").read_text()
