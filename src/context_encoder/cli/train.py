@@ -1,5 +1,5 @@
-"""``context-encoder train`` and ``context-encoder export``'s neighbour: training options
-generated from :class:`~context_encoder.config.TrainConfig` (one flag per field)."""
+"""``context-encoder train``: training options generated from
+:class:`~context_encoder.config.TrainConfig` (one flag per field)."""
 
 from __future__ import annotations
 
@@ -91,8 +91,9 @@ def run(args: argparse.Namespace) -> int:
     cfg = options(args)
     trainer = Trainer(cfg, resume=args.resume)
     if trainer.is_main:
-        print(f"training {cfg.mask} model ({cfg.bottleneck} bottleneck) on {cfg.data} for "
-              f"{trainer.total_steps} steps on {trainer.device} "
+        start = f" from {cfg.init}" if cfg.init and not args.resume else ""
+        print(f"training {cfg.mask} model ({cfg.bottleneck} bottleneck){start} on {cfg.data} "
+              f"for {trainer.total_steps} steps on {trainer.device} "
               f"({dtype_name(trainer.amp_dtype)}); run folder {cfg.out}")
     result = trainer.fit()
     if trainer.is_main:
