@@ -40,3 +40,26 @@ def test_gan_losses_return_metrics() -> None:
     g, gm = generator_loss(pred, target, torch.ones(1, 1, 4, 4), fake, 0.999, 0.001)
     assert gm["g_rec"] == pytest.approx(1.0)
     assert g.item() == pytest.approx(0.999 * 1.0 + 0.001 * gm["g_adv"])
+
+
+def test_every_term_returns_loss_and_metrics() -> None:
+    from context_encoder.losses import adversarial_loss, reconstruction_loss
+
+    pred = torch.zeros(2, 3, 4, 4, requires_grad=True)
+    rec, m = reconstruction_loss(pred, torch.ones(2, 3, 4, 4), torch.full((1, 1, 4, 4), 2.0))
+    assert rec.item() == pytest.approx(2.0) and m == {"g_rec": pytest.approx(2.0)}
+    rec.backward()
+    assert pred.grad is not None and torch.all(pred.grad < 0)
+    adv, m = adversarial_loss(torch.zeros(3, requires_grad=True))
+    assert adv.item() == pytest.approx(np.log(2)) and m["g_adv"] == pytest.approx(np.log(2))
+
+
+def test_discriminator_loss_trains_on_both_halves_in_one_backward() -> None:
+    real = torch.tensor([0.5, -1.0], requires_grad=True)
+    fake = torch.tensor([2.0, -0.5], requires_grad=True)
+    loss, m = discriminator_loss(real, fake)
+    loss.backward()
+    # d/dx BCE(x, 1) = sigmoid(x) - 1 and d/dx BCE(x, 0) = sigmoid(x), over 2 logits each
+    torch.testing.assert_close(real.grad, (torch.sigmoid(real.detach()) - 1) / 2)
+    torch.testing.assert_close(fake.grad, torch.sigmoid(fake.detach()) / 2)
+    assert m["d_acc"] == pytest.approx(0.5)

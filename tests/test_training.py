@@ -1,7 +1,9 @@
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +62,44 @@ def test_resume_matches_an_uninterrupted_run(tmp_path, mask):
     assert a.keys() == b.keys()
     for k in a:
         torch.testing.assert_close(a[k], b[k], rtol=0, atol=0, msg=k)
+
+
+def test_center_geometry_follows_the_model_config(tmp_path):
+    cfg = tiny(tmp_path, steps=1, overlap=2)
+    trainer = Trainer(cfg)
+    mc = trainer.model_config
+    (a, b), (ba, bb) = mc.center_span, mc.blank_span
+    assert (a, b, ba, bb) == (16, 48, 18, 46)
+    real = torch.rand(2, 3, 64, 64) * 2 - 1
+    x, target, weights, hole = trainer.make_input(real, torch.zeros(2, 1, 64, 64))
+    changed = (x != real).any(dim=(0, 1))
+    assert changed[ba:bb, ba:bb].all() and changed.sum() == (bb - ba) ** 2
+    assert torch.equal(target, real[..., a:b, a:b]) and hole is None
+    assert weights.shape[-1] == b - a and (weights == 1).sum() == (bb - ba) ** 2
+    out, hole = trainer.predict(real, torch.zeros(2, 1, 64, 64))
+    assert hole[0, 0, a:b, a:b].all() and hole.sum() == 2 * (b - a) ** 2
+    assert torch.equal(out * (1 - hole), real * (1 - hole))
+    from context_encoder.training import fixed_masks
+
+    m = fixed_masks("center", mc, 1, 0)[0, 0]
+    assert m[ba:bb, ba:bb].all() and m.sum() == (bb - ba) ** 2
+
+
+def test_one_step_trains_every_parameter(tmp_path):
+    trainer = Trainer(tiny(tmp_path, steps=1, mask="block"))
+
+    def parameters():
+        return {f"{net}.{k}": v.detach().clone() for net, model in (("G", trainer.G),
+                                                                    ("D", trainer.D))
+                for k, v in model.named_parameters()}
+
+    before = parameters()
+    real, mask = next(iter(trainer._loader()))
+    m = trainer.train_step(real, mask)
+    assert {"d_loss", "d_real", "d_fake", "d_acc", "g_rec", "g_adv", "g_loss"} <= set(m)
+    assert m["d_loss"] == pytest.approx(m["d_real"] + m["d_fake"])
+    after = parameters()
+    assert [k for k in before if torch.equal(before[k], after[k])] == []
 
 
 def test_existing_run_is_not_overwritten_and_resume_checks_config(tmp_path):
@@ -208,3 +248,124 @@ def test_torchrun_two_cpu_processes(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert json.loads((run / "last.json").read_text())["step"] == 3
     assert proc.stdout.count("done: step 3") == 1  # only rank 0 reports and writes
+
+
+class _Killed(Exception):
+    """Stands for a kill between two steps."""
+
+
+def test_resume_keeps_one_metrics_row_per_step(tmp_path):
+    cfg = tiny(tmp_path, steps=6, log_every=1)
+    trainer = Trainer(cfg)
+    real_step, calls = trainer.train_step, []
+
+    def killed_at_step_5(real, mask):
+        calls.append(1)
+        if len(calls) == 5:  # steps 1-4 logged, the last checkpoint is step 3's
+            raise _Killed
+        return real_step(real, mask)
+
+    trainer.train_step = killed_at_step_5
+    with pytest.raises(_Killed):
+        trainer.fit()
+    metrics = Path(cfg.out) / "metrics.jsonl"
+    with open(metrics, "a") as f:
+        f.write('{"step": 5, "g_r')  # a row cut short by the kill
+    Trainer(tiny(tmp_path, steps=6, log_every=1), resume=True).fit()
+    rows = [json.loads(x) for x in metrics.read_text().splitlines()]
+    assert [r["step"] for r in rows if "g_rec" in r] == [1, 2, 3, 4, 5, 6]
+    assert [r["step"] for r in rows if "val_psnr" in r] == [3, 6]
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie waiting to be reaped is not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_loader_worker_exits_with_its_killed_parent(tmp_path):
+    code = ("import sys; from context_encoder.training import TrainConfig, Trainer; "
+            f"Trainer(TrainConfig(**{ {**TINY, 'workers': 1}!r}, steps=100000, "
+            "out=sys.argv[1])).fit()")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "run")], env=env,
+                            stderr=subprocess.PIPE)
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 240
+        while not workers and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+            workers = _children(proc.pid)
+        assert workers, proc.stderr.read().decode()[-2000:] if proc.poll() is not None else ""
+        time.sleep(1.0)  # the worker is past its start-up, feeding batches
+        proc.kill()  # kill -9: the trainer gets no chance to stop its workers
+        proc.wait()
+        # PyTorch's own watchdog would notice only after up to 5 s
+        deadline = time.monotonic() + 3
+        while any(map(_running, workers)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(map(_running, workers))
+    finally:
+        proc.kill()
+        proc.wait()
+        for pid in workers:
+            if _running(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_init_starts_from_an_exported_model(tmp_path, capsys):
+    Trainer(tiny(tmp_path, "first", steps=3, mask="freeform")).fit()
+    model = export_generator(tmp_path / "first", tmp_path / "m.safetensors", half=False)
+    trainer = Trainer(tiny(tmp_path, "tuned", steps=2, mask="freeform", init=str(model)))
+    exported = load_file(str(model))
+    for k, v in trainer.G.state_dict().items():
+        torch.testing.assert_close(v, exported[k], rtol=0, atol=0, msg=k)
+    assert trainer.fit()["step"] == 2
+    # through the command line, and a resume needs the run folder only
+    flags = ["--image-size", "64", "--width", "8", "--bottleneck-dim", "16", "--batch-size", "4",
+             "--val-count", "8", "--workers", "0", "--precision", "fp32", "--no-progress",
+             "--mask", "block"]
+    run = tmp_path / "cli"
+    assert main(["train", *flags, "--init", str(model), "--steps", "1", "--out", str(run)]) == 0
+    model.unlink()  # not read again: the checkpoint holds the weights
+    assert main(["train", "--out", str(run), "--resume", "--steps", "2", "--no-progress"]) == 0
+    assert json.loads((run / "checkpoints" / "step-00000002" / "config.json").read_text())[
+        "train"]["init"] == str(model)
+
+
+def test_init_from_a_shipped_model_and_mismatched_configs(tmp_path, capsys):
+    from context_encoder.checkpoint import read_model_config
+
+    shipped = read_model_config("facades-center-128")
+    trainer = Trainer(TrainConfig(init="facades-center-128", bottleneck=shipped.bottleneck,
+                                  workers=0, progress=False, out=str(tmp_path / "ok")))
+    ref, _ = load_generator("facades-center-128")
+    for k, v in ref.state_dict().items():
+        torch.testing.assert_close(trainer.G.state_dict()[k], v, rtol=0, atol=0, msg=k)
+
+    with pytest.raises(TrainingError, match=r"facades-center-128.*bottleneck.*'channelwise'.*'fc'"):
+        Trainer(TrainConfig(init="facades-center-128", bottleneck="fc", out=str(tmp_path / "x")))
+    out = tmp_path / "never"
+    code = main(["train", "--init", "facades-freeform-128", "--image-size", "64",
+                 "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "facades-freeform-128" in err and "image_size (128 vs 64)" in err
+    assert "task ('full' vs 'center')" in err and not out.exists()
+    assert main(["train", "--init", "no-such-model", "--out", str(out)]) == 2
+    assert "unknown model 'no-such-model'" in capsys.readouterr().err and not out.exists()

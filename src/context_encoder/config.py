@@ -200,6 +200,8 @@ class TrainConfig:
     data: str = _opt("facades", "'facades' (the embedded procedural dataset) or an image folder")
     val_data: str | None = _opt(None, "validation images (default: the facades val split, "
                                       "or --data)")
+    init: str | None = _opt(None, "start the generator from this shipped or exported model "
+                                  "(fine-tuning; the same model options are needed)")
     mask: str = _opt("center", "hole kind; center = the paper's center model, others train "
                                "the full-image model", choices="train_mask_kinds")
     image_size: int = _opt(128, choices=IMAGE_SIZES)
@@ -235,9 +237,12 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"{f.name} must be a finite number, got {value}")
             choices = self.choices(f.name)
             if choices is not None:
-                _check_choice(f.name, getattr(self, f.name), choices)
+                _check_choice(f.name, value, choices)
         from .runtime import check_device_name
 
         check_device_name(self.device)

@@ -1,5 +1,8 @@
-"""Losses of the Context Encoder: weighted L2 reconstruction and the non-saturating GAN
-loss. ``generator_loss`` and ``discriminator_loss`` return ``(loss, metrics)``."""
+"""Losses of the Context Encoder: weighted L2 reconstruction and the non-saturating GAN loss.
+
+Every term returns ``(loss, metrics)``: the tensor to backpropagate and the floats to log.
+``generator_loss`` and ``discriminator_loss`` are the two sides of one GAN step.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +14,16 @@ import torch.nn.functional as F
 from .config import ModelConfig
 
 __all__ = [
+    "adversarial_loss",
     "center_loss_weights",
     "discriminator_loss",
     "full_loss_weights",
     "generator_loss",
+    "reconstruction_loss",
     "weighted_l2",
 ]
+
+Metrics = dict[str, float]
 
 
 def center_loss_weights(
@@ -47,18 +54,23 @@ def weighted_l2(pred: torch.Tensor, target: torch.Tensor, weights: torch.Tensor)
     return (weights * diff * diff).mean()
 
 
-def discriminator_loss(
-    real_logits: torch.Tensor, fake_logits: torch.Tensor
-) -> tuple[torch.Tensor, dict[str, float]]:
-    """BCE on real (label 1) and on detached fake (label 0) logits."""
-    real_logits, fake_logits = real_logits.float(), fake_logits.float()
-    loss_real = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
-    loss_fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
-    loss = loss_real + loss_fake
-    with torch.no_grad():
-        acc = 0.5 * ((real_logits > 0).float().mean() + (fake_logits < 0).float().mean())
-    return loss, {"d_loss": loss.item(), "d_real": loss_real.item(), "d_fake": loss_fake.item(),
-                  "d_acc": acc.item()}
+def _bce(logits: torch.Tensor, label: float) -> torch.Tensor:
+    """Binary cross-entropy of logits against a constant label, in fp32."""
+    logits = logits.float()
+    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, label))
+
+
+def reconstruction_loss(pred: torch.Tensor, target: torch.Tensor,
+                        weights: torch.Tensor) -> tuple[torch.Tensor, Metrics]:
+    """The paper's masked L2: ``weighted_l2`` of the prediction against the truth."""
+    rec = weighted_l2(pred, target, weights)
+    return rec, {"g_rec": rec.item()}
+
+
+def adversarial_loss(fake_logits: torch.Tensor) -> tuple[torch.Tensor, Metrics]:
+    """The generator's non-saturating GAN loss: D should call its output real (label 1)."""
+    adv = _bce(fake_logits, 1.0)
+    return adv, {"g_adv": adv.item()}
 
 
 def generator_loss(
@@ -68,15 +80,26 @@ def generator_loss(
     fake_logits: torch.Tensor | None,
     lambda_rec: float = 0.999,
     lambda_adv: float = 0.001,
-) -> tuple[torch.Tensor, dict[str, float]]:
+) -> tuple[torch.Tensor, Metrics]:
     """lambda_rec * weighted L2 + lambda_adv * non-saturating adversarial loss."""
-    rec = weighted_l2(pred, target, weights)
+    rec, metrics = reconstruction_loss(pred, target, weights)
     loss = lambda_rec * rec
-    metrics = {"g_rec": rec.item()}
     if fake_logits is not None and lambda_adv > 0:
-        fake_logits = fake_logits.float()
-        adv = F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+        adv, adv_metrics = adversarial_loss(fake_logits)
         loss = loss + lambda_adv * adv
-        metrics["g_adv"] = adv.item()
+        metrics.update(adv_metrics)
     metrics["g_loss"] = loss.item()
     return loss, metrics
+
+
+def discriminator_loss(
+    real_logits: torch.Tensor, fake_logits: torch.Tensor
+) -> tuple[torch.Tensor, Metrics]:
+    """BCE on real (label 1) plus BCE on detached fake (label 0) logits: one tensor that
+    carries both graphs, so one backward pass trains D on both halves."""
+    loss_real, loss_fake = _bce(real_logits, 1.0), _bce(fake_logits, 0.0)
+    loss = loss_real + loss_fake
+    with torch.no_grad():
+        acc = 0.5 * ((real_logits > 0).float().mean() + (fake_logits < 0).float().mean())
+    return loss, {"d_loss": loss.item(), "d_real": loss_real.item(), "d_fake": loss_fake.item(),
+                  "d_acc": acc.item()}

@@ -1,10 +1,9 @@
-"""``context-encoder train`` and ``context-encoder export``'s neighbour: training options
-generated from :class:`~context_encoder.config.TrainConfig` (one flag per field)."""
+"""``context-encoder train``: training options generated from
+:class:`~context_encoder.config.TrainConfig` (one flag per field)."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import typing
 from dataclasses import MISSING, fields
 from pathlib import Path
@@ -52,18 +51,13 @@ def add_parser(sub: Any) -> None:
 def _saved_options(out: str) -> dict[str, Any]:
     """The training options of the checkpoint a ``--resume`` continues (not the run
     folder's config.json, which a later start may have rewritten)."""
-    from ..checkpoint import CheckpointError, find_checkpoint
+    from ..checkpoint import CheckpointError, RunConfig, find_checkpoint
 
     try:
-        saved = find_checkpoint(Path(out)) / "config.json"
+        ckpt = find_checkpoint(Path(out))
     except CheckpointError:
         return {}  # the Trainer reports the missing checkpoint
-    try:
-        values = json.loads(saved.read_text()).get("train", {})
-    except (OSError, ValueError) as e:
-        raise UsageError(f"{saved}: unreadable run config ({e})") from e
-    values.pop("progress", None)
-    return values
+    return RunConfig.read(ckpt)[0].options()
 
 
 def options(args: argparse.Namespace) -> TrainConfig:
@@ -97,8 +91,9 @@ def run(args: argparse.Namespace) -> int:
     cfg = options(args)
     trainer = Trainer(cfg, resume=args.resume)
     if trainer.is_main:
-        print(f"training {cfg.mask} model ({cfg.bottleneck} bottleneck) on {cfg.data} for "
-              f"{trainer.total_steps} steps on {trainer.device} "
+        start = f" from {cfg.init}" if cfg.init and not args.resume else ""
+        print(f"training {cfg.mask} model ({cfg.bottleneck} bottleneck){start} on {cfg.data} "
+              f"for {trainer.total_steps} steps on {trainer.device} "
               f"({dtype_name(trainer.amp_dtype)}); run folder {cfg.out}")
     result = trainer.fit()
     if trainer.is_main:

@@ -1,0 +1,121 @@
+"""Training data: a sampler of ``(index, sample number)`` keys and the dataset that turns a
+key into an ``(image, mask)`` pair.
+
+Data order, crops, flips and masks are functions of ``(seed, global sample number)``, so a
+run resumed from a checkpoint at step k continues exactly as if it had not stopped, and
+every rank of a distributed run sees different samples.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import logging
+import os
+import signal
+import sys
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+
+from ..data import FacadesDataset, ImageFolderDataset
+from ..masks import get_mask_generator
+
+__all__ = ["StepSampler", "TrainSamples", "make_image_dataset", "train_loader"]
+
+logger = logging.getLogger(__name__)
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+class StepSampler(torch.utils.data.Sampler):
+    """Yields, for each step from ``start`` to ``stop``, this rank's batch of keys
+    ``(index, sample_number)``; each epoch is a fresh permutation of the data."""
+
+    def __init__(self, n: int, batch: int, seed: int, start: int, stop: int,
+                 rank: int = 0, world: int = 1) -> None:
+        self.n, self.batch, self.seed = n, batch, seed
+        self.start, self.stop, self.rank, self.world = start, stop, rank, world
+        self._epoch, self._perm = -1, np.empty(0, dtype=np.int64)
+
+    def _index(self, p: int) -> int:
+        epoch = p // self.n
+        if epoch != self._epoch:
+            self._epoch = epoch
+            self._perm = np.random.default_rng([self.seed, 7, epoch]).permutation(self.n)
+        return int(self._perm[p % self.n])
+
+    def __len__(self) -> int:
+        return self.stop - self.start
+
+    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
+        for step in range(self.start, self.stop):
+            base = (step * self.world + self.rank) * self.batch
+            yield [(self._index(p), p) for p in range(base, base + self.batch)]
+
+
+class TrainSamples(torch.utils.data.Dataset):
+    """(image, mask) for a key; the mask is drawn from ``(seed, sample number)``. The
+    center model's hole is fixed, so its mask is all zeros (the trainer blanks the square)."""
+
+    def __init__(self, images: torch.utils.data.Dataset, mask_kind: str, size: int,
+                 seed: int) -> None:
+        self.images, self.size, self.seed = images, size, seed
+        self.gen = None if mask_kind == "center" else get_mask_generator(mask_kind)
+
+    def __len__(self) -> int:
+        return len(self.images)  # type: ignore[arg-type]
+
+    def __getitem__(self, key: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+        index, p = key
+        if isinstance(self.images, ImageFolderDataset):
+            img = self.images[(index, self.seed * 1_000_003 + p)]
+        else:
+            img = self.images[index]
+        if self.gen is None:
+            mask = torch.zeros(1, self.size, self.size)
+        else:
+            m = self.gen((self.size, self.size), np.random.default_rng([self.seed, 11, p]))
+            mask = torch.from_numpy(m).float()[None]  # (1, S, S)
+        return img, mask
+
+
+def make_image_dataset(data: str, size: int, *, split: str, load_size: int | None,
+                       train: bool) -> torch.utils.data.Dataset:
+    """The embedded facades (``data == "facades"``) or an image folder, checked up front."""
+    if data == "facades":
+        return FacadesDataset(split=split, size=size, length=None if train else 500,
+                              flip=train)
+    ds = ImageFolderDataset(data, size=size, load_size=load_size, train=train)
+    n_ok = ds.check()
+    logger.info("%s: %d images (%d unreadable, skipped)", data, n_ok, len(ds.bad_files))
+    return ds
+
+
+def _die_with_parent(parent: int, worker_id: int) -> None:
+    """``worker_init_fn``: the worker is killed as soon as the training process dies
+    (Linux ``PR_SET_PDEATHSIG``), instead of lingering until PyTorch's watchdog notices."""
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL))
+        except (OSError, AttributeError) as e:  # no prctl: PyTorch's watchdog remains
+            logger.debug("worker %d: prctl unavailable (%s)", worker_id, e)
+    if os.getppid() != parent:  # forked by a helper process, or the parent already died
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except OSError:
+            pass
+
+
+def train_loader(samples: TrainSamples, sampler: StepSampler, workers: int,
+                 pin_memory: bool) -> torch.utils.data.DataLoader:
+    """Batches of ``(images (B, 3, S, S), masks (B, 1, S, S))`` in the sampler's order;
+    ``workers`` processes decode ahead and exit with the training process."""
+    return torch.utils.data.DataLoader(
+        samples, batch_sampler=sampler, num_workers=workers, pin_memory=pin_memory,
+        prefetch_factor=4 if workers > 0 else None, persistent_workers=False,
+        worker_init_fn=functools.partial(_die_with_parent, os.getpid()) if workers else None,
+    )

@@ -1,0 +1,377 @@
+"""The trainer: the paper's recipe on one CPU, one GPU, or many processes via torchrun.
+
+One GAN step (:meth:`Trainer.train_step`), visible in one place:
+
+1. G predicts the missing region from the masked input.
+2. D learns on the real region (label 1) and on the detached prediction (label 0).
+3. G learns from ``lambda_rec * weighted L2 + lambda_adv * adversarial`` with D frozen.
+
+:meth:`Trainer.fit` is the loop around it: log, validate, save a checkpoint.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import os
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from ..checkpoint import (
+    RunConfig,
+    clean_stale_temporaries,
+    find_checkpoint,
+    load_generator,
+    read_checkpoint,
+    read_model_config,
+    restore_train_state,
+    save_checkpoint,
+    train_state,
+)
+from ..config import REPRODUCIBILITY_KEYS, ModelConfig, TrainConfig, mean_fill_value
+from ..errors import TrainingError
+from ..io.files import atomic_write_text
+from ..losses import center_loss_weights, discriminator_loss, full_loss_weights, generator_loss
+from ..models import Discriminator, Generator
+from ..runtime import default_workers, resolve_device, resolve_precision
+from .logging import RunLog
+from .sampler import StepSampler, TrainSamples, make_image_dataset, train_loader
+from .validation import fixed_masks, save_grid, validate
+
+__all__ = ["Trainer"]
+
+logger = logging.getLogger(__name__)
+
+#: Steps in a row with d_loss outside (1e-3, 20) before the collapse warning.
+COLLAPSE_STEPS = 200
+
+
+def _differences(a: ModelConfig, b: ModelConfig) -> dict[str, tuple[Any, Any]]:
+    """``{key: (a's value, b's value)}`` where two model configs differ."""
+    da, db = a.to_dict(), b.to_dict()
+    return {k: (da.get(k), db.get(k)) for k in sorted(set(da) | set(db)) if da.get(k) != db.get(k)}
+
+
+class Trainer:
+    """Trains a Context Encoder from a ``TrainConfig``.
+
+    ``Trainer(cfg).fit()`` runs to ``cfg.steps``; with ``resume=True`` it continues the run
+    in ``cfg.out`` from its last checkpoint. ``cfg.init`` starts the generator from a
+    shipped or exported model of the same model config. Under ``torchrun`` (WORLD_SIZE > 1)
+    it uses DistributedDataParallel; each rank sees different samples and only rank 0 writes.
+    """
+
+    def __init__(self, cfg: TrainConfig, *, resume: bool = False) -> None:
+        self.cfg = cfg
+        self.model_config = cfg.model_config()
+        self.run_config = RunConfig.of(cfg)
+        self.out = Path(cfg.out)
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        self.is_main = self.rank == 0
+        self.device = resolve_device(cfg.device)
+        self.amp_dtype = resolve_precision(cfg.precision, self.device)
+        self.channels_last = (cfg.channels_last if cfg.channels_last is not None
+                              else self.device.type in ("cuda", "cpu"))
+
+        # Everything that can fail on bad input is checked before any work or writing.
+        self._check_out_dir(resume)
+        if cfg.init is not None and not resume:
+            self._check_init(cfg.init)
+        self.train_images = make_image_dataset(cfg.data, cfg.image_size, split="train",
+                                               load_size=cfg.load_size, train=True)
+        if cfg.val_data is None and cfg.data != "facades":
+            warnings.warn(f"no --val-data: validating on training images from {cfg.data}; "
+                          "best.json then measures fit, not generalisation", stacklevel=2)
+        self.val_images = make_image_dataset(cfg.val_data or cfg.data, cfg.image_size,
+                                             split="val", load_size=cfg.load_size, train=False)
+        self.total_steps = cfg.steps
+        if cfg.epochs is not None:
+            per_step = cfg.batch_size * self.world
+            self.total_steps = max(1, math.ceil(cfg.epochs * len(self.train_images) / per_step))
+        if self.is_main:
+            clean_stale_temporaries(self.out)
+
+        self._start_distributed()
+        self._build(resume)
+        self.fill = torch.tensor(mean_fill_value(), device=self.device).view(1, 3, 1, 1)
+        self.center_weights = center_loss_weights(self.model_config, cfg.overlap_weight,
+                                                  self.device)
+        self.last_val: dict[str, float] = {}
+        self._collapse_steps = 0
+        self._warned_collapse = False
+
+    # -- setup ------------------------------------------------------------------------
+    def _check_out_dir(self, resume: bool) -> None:
+        has_ckpt = (self.out / "last.json").exists()
+        if not resume:
+            if has_ckpt:
+                raise TrainingError(
+                    f"{str(self.out)!r} already holds a run; pass --resume to continue it or "
+                    "choose another --out (nothing was overwritten)")
+            return
+        if not has_ckpt:
+            raise TrainingError(f"--resume: no checkpoint in {str(self.out)!r}")
+        saved, _ = RunConfig.read(find_checkpoint(self.out))
+        diff = _differences(saved.model, self.model_config)
+        if diff:
+            raise TrainingError(
+                f"--resume: the run in {str(self.out)!r} has another model config "
+                f"(saved vs asked: {diff}); use the same options or another --out")
+        changed = sorted(k for k in REPRODUCIBILITY_KEYS
+                         if saved.train.get(k) != getattr(self.cfg, k))
+        if changed:
+            warnings.warn(
+                f"--resume with changed training options ({', '.join(changed)}): the run "
+                "will differ from one trained uninterrupted with either setting", stacklevel=3)
+
+    def _check_init(self, source: str) -> None:
+        """``--init``: the model must have this run's model config (read from its metadata)."""
+        theirs = read_model_config(source)
+        diff = _differences(theirs, self.model_config)
+        if diff:
+            raise TrainingError(
+                f"--init {source!r}: its model config differs from this run's in "
+                + ", ".join(f"{k} ({a!r} vs {b!r})" for k, (a, b) in diff.items())
+                + f"; the model's config is {theirs.to_dict()}, this run's is "
+                f"{self.model_config.to_dict()}: give the options that match it")
+
+    def _start_distributed(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.set_device(self.device)
+        if self.world > 1 and not dist.is_initialized():
+            dist.init_process_group("nccl" if self.device.type == "cuda" else "gloo")
+
+    def _build(self, resume: bool) -> None:
+        """G, D, their optimizers and the loss scaler: fresh from the seed, then from
+        ``--init`` (the generator) or from the last checkpoint (everything)."""
+        cfg = self.cfg
+        torch.manual_seed(cfg.seed)
+        self.G = Generator(self.model_config).to(self.device)
+        self.D = Discriminator(self.model_config).to(self.device)
+        if self.channels_last:
+            self.G = self.G.to(memory_format=torch.channels_last)
+            self.D = self.D.to(memory_format=torch.channels_last)
+        opt_kw: dict[str, Any] = {"betas": (cfg.beta1, 0.999)}
+        if self.device.type in ("cuda", "cpu"):
+            opt_kw["fused"] = True  # one kernel per parameter group instead of a dozen passes
+        else:
+            opt_kw["foreach"] = True
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr * cfg.g_lr_mult, **opt_kw)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr, **opt_kw)
+        self.scaler = torch.amp.GradScaler(self.device.type,
+                                           enabled=self.amp_dtype == torch.float16)
+        self.step = 0
+        self.best_psnr = -math.inf
+        if resume:
+            self._load_last()
+        elif cfg.init is not None:
+            gen, info = load_generator(cfg.init)
+            self.G.load_state_dict(gen.state_dict())
+            logger.info("generator initialised from %s (step %s)", info["source"], info["step"])
+        self.G_ddp: nn.Module = self.G
+        self.D_ddp: nn.Module = self.D
+        if self.world > 1:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.G_ddp = nn.parallel.DistributedDataParallel(self.G, device_ids=ids)
+            self.D_ddp = nn.parallel.DistributedDataParallel(self.D, device_ids=ids)
+
+    def _load_last(self) -> None:
+        ck = read_checkpoint(find_checkpoint(self.out, "last"), map_location=self.device)
+        self.G.load_state_dict(ck["generator"])
+        self.D.load_state_dict(ck["discriminator"])
+        self.step, self.best_psnr = restore_train_state(ck["state"], self.opt_g, self.opt_d,
+                                                        self.scaler)
+        # The saved optimizer state carries the learning rates it ran with; a --lr or
+        # --g-lr-mult given on resume must win over them (the warning above says they changed).
+        for opt, lr in ((self.opt_g, self.cfg.lr * self.cfg.g_lr_mult), (self.opt_d, self.cfg.lr)):
+            for group in opt.param_groups:
+                group["lr"] = lr
+        logger.info("resumed %s at step %d", self.out, self.step)
+
+    def _loader(self) -> torch.utils.data.DataLoader:
+        cfg = self.cfg
+        samples = TrainSamples(self.train_images, cfg.mask, cfg.image_size, cfg.seed)
+        sampler = StepSampler(len(samples), cfg.batch_size, cfg.seed, self.step,
+                              self.total_steps, self.rank, self.world)
+        workers = cfg.workers if cfg.workers is not None else default_workers(self.device,
+                                                                              self.world)
+        return train_loader(samples, sampler, workers, pin_memory=self.device.type == "cuda")
+
+    # -- the GAN step -----------------------------------------------------------------
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp_dtype)
+
+    def make_input(self, real: torch.Tensor, mask: torch.Tensor):
+        """(generator input, target, loss weights, hole mask of the target) for a batch.
+
+        center: the input is the image with its central square (less the overlap ring)
+        filled with the mean colour; the target is the central half of the image.
+        full: the input is the image with the hole filled with the mean colour (the mask
+        goes in as a fourth channel); the target is the whole image.
+        """
+        if self.model_config.task == "center":
+            (a, b), (ba, bb) = self.model_config.center_span, self.model_config.blank_span
+            x = real.clone()
+            x[..., ba:bb, ba:bb] = self.fill
+            return x, real[..., a:b, a:b], self.center_weights, None
+        x = real * (1 - mask) + self.fill * mask  # (B, 3, S, S)
+        return x, real, full_loss_weights(mask, self.cfg.context_weight), mask
+
+    def train_step(self, real: torch.Tensor, mask: torch.Tensor) -> dict[str, float]:
+        cfg = self.cfg
+        if self.channels_last:
+            real = real.contiguous(memory_format=torch.channels_last)
+        x, target, weights, hole = self.make_input(real, mask)
+
+        # 1. G predicts the missing region.
+        with self._autocast():
+            pred = self.G_ddp(x, hole) if hole is not None else self.G_ddp(x)
+        fake = pred if hole is None else hole * pred + (1 - hole) * real  # what D judges
+
+        # 2. D on real and on the detached fake: separate passes, as in the paper, and one
+        #    backward through both (with DDP, the real pass runs under no_sync so that the
+        #    gradients are all-reduced once, during that backward).
+        self.D.requires_grad_(True)
+        self.opt_d.zero_grad(set_to_none=True)
+        no_sync = self.D_ddp.no_sync() if self.world > 1 else contextlib.nullcontext()
+        with no_sync, self._autocast():
+            real_logits = self.D_ddp(target)
+        with self._autocast():
+            fake_logits = self.D_ddp(fake.detach())
+        d_loss, d_metrics = discriminator_loss(real_logits, fake_logits)
+        self.scaler.scale(d_loss).backward()
+        self.scaler.step(self.opt_d)
+
+        # 3. G on reconstruction + adversarial loss, D frozen.
+        self.D.requires_grad_(False)
+        self.opt_g.zero_grad(set_to_none=True)
+        with self._autocast():
+            adv_logits = self.D(fake) if cfg.lambda_adv > 0 else None
+        g_loss, g_metrics = generator_loss(pred, target, weights, adv_logits,
+                                           cfg.lambda_rec, cfg.lambda_adv)
+        self._check_finite(g_loss.item(), d_metrics["d_loss"])
+        self.scaler.scale(g_loss).backward()
+        self.scaler.step(self.opt_g)
+        self.scaler.update()
+        self.D.requires_grad_(True)
+        return {**d_metrics, **g_metrics}
+
+    def _check_finite(self, g_loss: float, d_loss: float) -> None:
+        finite = math.isfinite(g_loss) and math.isfinite(d_loss)
+        if self.world > 1:  # every rank stops together, none waits in a collective
+            flag = torch.tensor([1.0 if finite else 0.0], device=self.device)
+            dist.all_reduce(flag, op=dist.ReduceOp.MIN)
+            finite = bool(flag.item())
+        if not finite:
+            raise TrainingError(
+                f"loss became non-finite at step {self.step + 1} (g_loss={g_loss}, "
+                f"d_loss={d_loss}); stopped, the last good checkpoint is kept "
+                f"in {str(self.out)!r}. Try a lower --lr or --precision fp32.")
+
+    # -- validation -------------------------------------------------------------------
+    @torch.no_grad()
+    def predict(self, real: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(composited full image, hole mask) for a validation batch."""
+        x, _, _, hole = self.make_input(real, mask)
+        with self._autocast():
+            pred = self.G(x, hole) if hole is not None else self.G(x)
+        pred = pred.float()
+        if hole is None:
+            a, b = self.model_config.center_span
+            out = real.clone()
+            out[..., a:b, a:b] = pred
+            hole = torch.zeros_like(real[:, :1])
+            hole[..., a:b, a:b] = 1
+            return out, hole
+        return hole * pred + (1 - hole) * real, hole
+
+    def validate(self) -> tuple[dict[str, float], torch.Tensor]:
+        """Mean hole metrics over ``val_count`` validation images (G in eval mode), and
+        the sample grid's images."""
+        cfg = self.cfg
+        n = min(cfg.val_count, len(self.val_images))  # type: ignore[arg-type]
+        masks = fixed_masks(cfg.mask, self.model_config, n, cfg.seed)
+        was_training = self.G.training
+        self.G.eval()
+        try:
+            return validate(self.predict, self.val_images, masks, self.device, self.fill)
+        finally:
+            self.G.train(was_training)
+
+    # -- the loop ---------------------------------------------------------------------
+    def _watch_discriminator(self, m: dict[str, float]) -> None:
+        collapsed = m.get("d_loss", 1.0) < 1e-3 or m.get("d_loss", 0.0) > 20
+        self._collapse_steps = self._collapse_steps + 1 if collapsed else 0
+        if self._collapse_steps >= COLLAPSE_STEPS and not self._warned_collapse:
+            self._warned_collapse = True
+            warnings.warn(
+                f"the discriminator looks collapsed (d_loss={m['d_loss']:.2e} for "
+                f"{COLLAPSE_STEPS} steps at step {self.step}); the adversarial term no "
+                "longer teaches the generator", stacklevel=3)
+
+    def _end_of_step(self, log: RunLog) -> None:
+        """Log, validate (and save a sample grid), checkpoint: each when its turn comes."""
+        cfg, step = self.cfg, self.step
+        last = step == self.total_steps
+        if step % cfg.log_every == 0 or last:
+            log.train(step)
+        if not self.is_main:
+            return
+        validated = step % cfg.val_every == 0 or last
+        if validated:
+            self.last_val, grid = self.validate()
+            log.val(step, self.last_val)
+            if step % cfg.sample_every == 0 or last:
+                save_grid(grid, self.out / "samples" / f"step-{step:08d}.png")
+            logger.info("step %d val %s", step, self.last_val)
+        if step % cfg.ckpt_every == 0 or last:
+            # only a checkpoint validated at its own step can be the best
+            psnr = self.last_val.get("psnr", -math.inf) if validated else -math.inf
+            is_best = psnr > self.best_psnr
+            if is_best:
+                self.best_psnr = psnr
+            state = train_state(step, self.opt_g, self.opt_d, self.scaler, self.best_psnr)
+            save_checkpoint(self.out, step, generator=self.G, discriminator=self.D,
+                            state=state, config=self.run_config, keep_last=cfg.keep_last,
+                            is_best=is_best)
+
+    def fit(self) -> dict[str, Any]:
+        """Train to the last step; returns the final validation metrics and timings."""
+        if self.is_main:
+            (self.out / "samples").mkdir(parents=True, exist_ok=True)
+            atomic_write_text(self.out / "config.json",
+                              json.dumps(self.run_config.to_dict(), indent=2))
+        log = RunLog(self.out, start=self.step, total=self.total_steps, enabled=self.is_main,
+                     progress=self.cfg.progress)
+        self.G.train()
+        self.D.train()
+        t_start = time.perf_counter()
+        ok = False
+        try:
+            for real, mask in self._loader():
+                real = real.to(self.device, non_blocking=True)
+                m = self.train_step(real, mask.to(self.device, non_blocking=True))
+                self.step += 1
+                log.step(m, images=real.shape[0] * self.world)
+                self._watch_discriminator(m)
+                self._end_of_step(log)
+            ok = True
+        finally:
+            log.close()
+            if self.world > 1 and dist.is_initialized():
+                if ok:
+                    dist.barrier()
+                dist.destroy_process_group()
+        return {"step": self.step, "val": self.last_val,
+                "seconds": time.perf_counter() - t_start}
