@@ -234,8 +234,9 @@ def test_shipped_models_load_lazily_once(tiny_model, monkeypatch):
     from context_encoder.server import store as server_store
 
     monkeypatch.setattr(server_store, "list_pretrained", lambda: ["alt"])
-    monkeypatch.setattr(server_store, "resolve_model_path",
-                        lambda name: tiny_model if name == "alt" else Path(name))
+    real_config = server_store.read_model_config
+    monkeypatch.setattr(server_store, "read_model_config",
+                        lambda name: real_config(tiny_model if name == "alt" else name))
     real = server_store.Inpainter.from_pretrained
     loaded = []
 

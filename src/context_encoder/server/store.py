@@ -3,14 +3,14 @@ loaded once on first use. Requests name models from this list only, never a path
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from ..checkpoint import list_pretrained, resolve_model_path
+from ..checkpoint import list_pretrained, read_model_config
+from ..config import ModelConfig
 from ..errors import CheckpointError
 from ..inference import Inpainter
 from .errors import ApiError
@@ -37,21 +37,11 @@ def _public_name(model: str) -> str:
     return p.name[: -len(".safetensors")] if p.name.endswith(".safetensors") else p.name
 
 
-def _model_info(name: str, path: str | Path) -> dict[str, Any]:
-    """Task, size and bottleneck of a model file from its metadata (no weights read)."""
-    info: dict[str, Any] = {"name": name, "task": None, "image_size": None, "bottleneck": None}
-    try:
-        from safetensors import safe_open
-
-        p = Path(path)
-        if p.is_file():
-            with safe_open(str(p), framework="pt") as f:
-                cfg = json.loads((f.metadata() or {}).get("model_config", "{}"))
-            info.update(task=cfg.get("task", "center"), image_size=cfg.get("image_size", 128),
-                        bottleneck=cfg.get("bottleneck", "fc"))
-    except Exception as e:  # noqa: BLE001 - metadata is best effort
-        logger.warning("cannot read the metadata of model %s: %s", name, e)
-    return info
+def _config_info(name: str, config: ModelConfig | None) -> dict[str, Any]:
+    """What ``GET /api/v1/models`` says of a model."""
+    return {"name": name, "task": config and config.task,
+            "image_size": config and config.image_size,
+            "bottleneck": config and config.bottleneck}
 
 
 class ModelStore:
@@ -102,16 +92,15 @@ class ModelStore:
     def info(self, name: str) -> dict[str, Any]:
         inp = self._loaded.get(name)
         if inp is not None:
-            c = inp.config
-            out = {"name": name, "task": c.task, "image_size": c.image_size,
-                   "bottleneck": c.bottleneck}
+            out = _config_info(name, inp.config)
         else:
             if name not in self._info:
-                try:
-                    path = resolve_model_path(self._source[name])
-                except CheckpointError:
-                    path = Path("")
-                self._info[name] = _model_info(name, path)
+                try:  # the metadata alone, no weights read
+                    config = read_model_config(self._source[name])
+                except (CheckpointError, OSError) as e:
+                    logger.warning("cannot read the config of model %s: %s", name, e)
+                    config = None
+                self._info[name] = _config_info(name, config)
             out = dict(self._info[name])
         out["loaded"] = name in self._loaded
         out["default"] = name == self.default
