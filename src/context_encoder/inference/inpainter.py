@@ -28,6 +28,7 @@ from PIL import Image
 from ..checkpoint import load_generator
 from ..config import MEAN_RGB, ModelConfig
 from ..io.images import mask_array, pil_to_array, size_text
+from ..masks import composite
 from ..models import Generator
 from ..runtime import resolve_device, resolve_precision, usable_cores
 from .arrays import check_image, to_rgb01, write_hole
@@ -319,7 +320,7 @@ class Inpainter(InpainterBase):
             for j, pred in zip(chunk, y, strict=True):
                 if j.hole is not None:  # full task: prediction in the hole, context around
                     m = j.hole[..., None]
-                    out.append(pred * m + j.context * (1.0 - m))
+                    out.append(composite(pred, j.context, m))
                 else:  # center task: the predicted center pasted into the context
                     full = j.context.copy()
                     full[c0:c1, c0:c1] = pred

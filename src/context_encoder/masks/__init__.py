@@ -27,6 +27,7 @@ import functools
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -46,6 +47,7 @@ __all__ = [
     "block_mask",
     "center_box",
     "center_mask",
+    "composite",
     "freeform_mask",
     "get_mask_generator",
     "hole_fraction",
@@ -177,3 +179,11 @@ def hole_fraction(mask: np.ndarray) -> float:
     if arr.size == 0:
         raise ValueError("hole_fraction of an empty mask array is undefined")
     return float(np.count_nonzero(arr) / arr.size)
+
+
+def composite(predicted: Any, image: Any, hole: Any) -> Any:
+    """The inpainted image: the prediction inside the hole, the image everywhere else.
+
+    Works on numpy arrays and torch tensors alike; ``hole`` is 1 (or True) in the hole and
+    broadcasts over the channels."""
+    return hole * predicted + (1 - hole) * image

@@ -40,6 +40,7 @@ from ..config import REPRODUCIBILITY_KEYS, ModelConfig, TrainConfig, mean_fill_v
 from ..errors import TrainingError
 from ..io.files import atomic_write_text
 from ..losses import center_loss_weights, discriminator_loss, full_loss_weights, generator_loss
+from ..masks import composite
 from ..models import Discriminator, Generator
 from ..runtime import default_workers, resolve_device, resolve_precision
 from .logging import RunLog
@@ -237,7 +238,7 @@ class Trainer:
         # 1. G predicts the missing region.
         with self._autocast():
             pred = self.G_ddp(x, hole) if hole is not None else self.G_ddp(x)
-        fake = pred if hole is None else hole * pred + (1 - hole) * real  # what D judges
+        fake = pred if hole is None else composite(pred, real, hole)  # what D judges
 
         # 2. D on real and on the detached fake: separate passes, as in the paper, and one
         #    backward through both (with DDP, the real pass runs under no_sync so that the
@@ -294,7 +295,7 @@ class Trainer:
             hole = torch.zeros_like(real[:, :1])
             hole[..., a:b, a:b] = 1
             return out, hole
-        return hole * pred + (1 - hole) * real, hole
+        return composite(pred, real, hole), hole
 
     def validate(self) -> tuple[dict[str, float], torch.Tensor]:
         """Mean hole metrics over ``val_count`` validation images (G in eval mode), and
