@@ -6,18 +6,16 @@ import numpy as np
 import pytest
 import torch
 
-from context_encoder.adapt import (
-    adapt_generator,
-    inference_window_sides,
-    sample_batch,
-    scale_photo,
-)
+from context_encoder import adapt
 from context_encoder.config import ModelConfig
 from context_encoder.losses import weighted_l2
 from context_encoder.models import Generator
 
-TINY_FULL = ModelConfig(image_size=64, task="full", bottleneck="channelwise", enc_width=8,
-                        dec_width=8, disc_width=8)
+adapt_generator, inference_window_sides = adapt.adapt_generator, adapt.inference_window_sides
+sample_batch, scale_photo = adapt.sample_batch, adapt.scale_photo
+
+#: A full-image model small enough to adapt in milliseconds.
+TINY_FULL = ModelConfig(64, "full", "channelwise", enc_width=8, dec_width=8, disc_width=8)
 
 
 @pytest.fixture

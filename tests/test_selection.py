@@ -176,3 +176,19 @@ def test_errors_name_the_problem():
         choose_filler(img, hole, CANDIDATES, 0)
     with pytest.raises(ValueError, match="count"):
         ProbeSettings(count=0)
+
+
+def test_classical_candidates_leave_out_slow_methods_on_large_inputs():
+    from context_encoder.selection import (
+        BIHARMONIC_MAX_HOLE,
+        PATCHMATCH_MAX_PIXELS,
+        classical_candidates,
+    )
+
+    names = ["telea", "biharmonic", "patchmatch"]
+    assert list(classical_candidates(names)) == names
+    small = classical_candidates(names, hole_pixels=100, image_pixels=10_000)
+    assert list(small) == names
+    big = classical_candidates(names, hole_pixels=BIHARMONIC_MAX_HOLE + 1,
+                               image_pixels=PATCHMATCH_MAX_PIXELS + 1)
+    assert list(big) == ["telea"]

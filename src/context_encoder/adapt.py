@@ -105,6 +105,7 @@ class ScaledPhoto:
 
     rgb: np.ndarray  # h x w x 3 in [0, 1], real hole at the mean colour
     known: np.ndarray  # h x w bool: pixels whose value is truth
+    pattern: np.ndarray  # the real hole's pixel pattern (its bounding box) at this scale
 
 
 def scale_photo(rgb01: np.ndarray, known: np.ndarray, side: int, size: int) -> ScaledPhoto:
@@ -112,7 +113,7 @@ def scale_photo(rgb01: np.ndarray, known: np.ndarray, side: int, size: int) -> S
     pixels whose whole footprint is known."""
     f = size / side
     if f == 1.0:
-        return ScaledPhoto(rgb01, known)
+        return ScaledPhoto(rgb01, known, _pattern(~known))
     dsize = (max(1, round(rgb01.shape[1] * f)), max(1, round(rgb01.shape[0] * f)))
     interp = cv2.INTER_AREA if f < 1 else cv2.INTER_CUBIC
     rgb = np.clip(cv2.resize(rgb01, dsize, interpolation=interp), 0.0, 1.0)
@@ -120,7 +121,23 @@ def scale_photo(rgb01: np.ndarray, known: np.ndarray, side: int, size: int) -> S
     unknown = cv2.resize((~known).astype(np.float32), dsize, interpolation=cv2.INTER_AREA)
     if f > 1:
         unknown = cv2.dilate(unknown, np.ones((5, 5), np.uint8))
-    return ScaledPhoto(rgb.astype(np.float32), unknown <= 0)
+    return ScaledPhoto(rgb.astype(np.float32), unknown <= 0, _pattern(unknown > 0))
+
+
+def _pattern(unknown: np.ndarray) -> np.ndarray:
+    ys, xs = np.nonzero(unknown)
+    return unknown[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+
+
+def _pattern_mask(pattern: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """The hole's pattern, flipped at random, at a random place in a ``size`` square (cut
+    where it is larger)."""
+    p = pattern[:: rng.choice([-1, 1]), :: rng.choice([-1, 1])][:size, :size]
+    top = int(rng.integers(0, size - p.shape[0] + 1))
+    left = int(rng.integers(0, size - p.shape[1] + 1))
+    out = np.zeros((size, size), dtype=bool)
+    out[top : top + p.shape[0], left : left + p.shape[1]] = p
+    return out
 
 
 def _reflected(n: int, start: int, length: int) -> np.ndarray:
@@ -162,13 +179,16 @@ class AdaptBatch:
 
 
 def _sample(config: ModelConfig, sc: ScaledPhoto, rng: np.random.Generator,
-            gen: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            gen: object, hole_share: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(window rgb, known, hidden) for one sample; ``hidden`` is the region the model must
-    predict: a drawn mask (full task) or the blanked center (center task)."""
+    predict: a drawn mask or the hole's own pattern (full task), or the blanked center
+    (center task)."""
     size = config.image_size
     for _ in range(_TRIES):
         rgb, known = _window(sc, size, rng)
-        if gen is not None:
+        if gen is not None and rng.random() < hole_share:
+            hidden = _pattern_mask(sc.pattern, size, rng)
+        elif gen is not None:
             hidden = np.asarray(gen((size, size), rng), dtype=bool)  # type: ignore[operator]
         else:
             hidden = np.zeros((size, size), dtype=bool)
@@ -183,12 +203,14 @@ def _sample(config: ModelConfig, sc: ScaledPhoto, rng: np.random.Generator,
 
 def sample_batch(config: ModelConfig, scaled: Sequence[ScaledPhoto], batch: int,
                  rng: np.random.Generator, *, mask_kind: str = "mixed",
+                 hole_share: float = 0.0,
                  context_weight: float = DEFAULT_CONTEXT_WEIGHT) -> AdaptBatch:
-    """``batch`` training samples from the scaled photos (one scale drawn per sample)."""
+    """``batch`` training samples from the scaled photos (one scale drawn per sample);
+    a share ``hole_share`` of a full model's holes copy the real hole's pattern."""
     size, q = config.image_size, config.image_size // 4
     fill = np.asarray(MEAN_RGB, np.float32) / 127.5 - 1.0
     gen = get_mask_generator(mask_kind) if config.task == "full" else None
-    samples = [_sample(config, scaled[int(rng.integers(len(scaled)))], rng, gen)
+    samples = [_sample(config, scaled[int(rng.integers(len(scaled)))], rng, gen, hole_share)
                for _ in range(batch)]
     rgb = np.stack([s[0] for s in samples]) * 2.0 - 1.0  # (B, S, S, 3)
     known = np.stack([s[1] for s in samples])  # (B, S, S)
@@ -240,6 +262,7 @@ def _freeze_norms(model: torch.nn.Module) -> None:
 def adapt_generator(generator: Generator, config: ModelConfig, rgb01: np.ndarray,
                     hole: np.ndarray, *, steps: int = DEFAULT_STEPS, lr: float = DEFAULT_LR,
                     seed: int = 0, batch: int = DEFAULT_BATCH, mask_kind: str = "mixed",
+                    hole_share: float = 0.0,
                     context_weight: float = DEFAULT_CONTEXT_WEIGHT,
                     window: int | Sequence[int] | None = None,
                     precision: str = "auto") -> Generator:
@@ -268,7 +291,7 @@ def adapt_generator(generator: Generator, config: ModelConfig, rgb01: np.ndarray
     t0 = time.perf_counter()
     for step in range(steps):
         b = sample_batch(config, scaled, batch, rng, mask_kind=mask_kind,
-                         context_weight=context_weight)
+                         hole_share=hole_share, context_weight=context_weight)
         ctx = torch.autocast(device.type, dtype=amp) if amp else contextlib.nullcontext()
         with ctx:
             hole_t = None if b.hole is None else b.hole.to(device)
