@@ -142,7 +142,8 @@ def test_candidate_sees_only_crops_and_all_probes_masked():
 def test_switch_margin_keeps_the_default():
     img = _half_and_half()
     hole = _square(img.shape[:2], 40, 136, 14)
-    plain = choose_filler(img, hole, CANDIDATES, np.random.default_rng(0), default="telea")
+    plain = choose_filler(img, hole, CANDIDATES, np.random.default_rng(0), default="telea",
+                          probes=ProbeSettings(switch_db=0.0))
     assert plain.method == "copy"
     gain = plain.scores["copy"] - plain.scores["telea"]
     kept = choose_filler(img, hole, CANDIDATES, np.random.default_rng(0), default="telea",
