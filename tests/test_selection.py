@@ -1,0 +1,195 @@
+"""Choosing a filler by self-validation: placement, choice, determinism, fallbacks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from context_encoder.selection import (
+    Choice,
+    ProbeSettings,
+    auto_fill,
+    baseline_filler,
+    choose_filler,
+    place_probes,
+)
+
+PERIOD = 6
+
+
+def _half_and_half(h: int = 96, w: int = 192) -> np.ndarray:
+    """Left half a smooth gradient, right half a hard periodic texture."""
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    smooth = np.stack([x / w, y / h, 0.5 + 0 * x], axis=-1) * 0.8 + 0.1
+    rng = np.random.default_rng(0)
+    tile = rng.random((PERIOD, PERIOD, 3)).astype(np.float32)
+    texture = np.tile(tile, (h // PERIOD + 1, w // PERIOD + 1, 1))[:h, :w]
+    return np.where((x < w // 2)[..., None], smooth, texture).astype(np.float32)
+
+
+def _copy_period(rgb01: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """A texture filler: each hole pixel copies the nearest known pixel a whole number of
+    periods to its left or right; right for a periodic texture, poor on a gradient."""
+    out = rgb01.copy()
+    ys, xs = np.nonzero(mask)
+    todo = np.ones(ys.size, dtype=bool)
+    w = mask.shape[1]
+    for k in range(1, w // PERIOD + 1):
+        for xx in (xs - k * PERIOD, xs + k * PERIOD):
+            ok = todo & (xx >= 0) & (xx < w)
+            ok[ok] = ~mask[ys[ok], xx[ok]]
+            out[ys[ok], xs[ok]] = rgb01[ys[ok], xx[ok]]
+            todo &= ~ok
+    return out
+
+
+CANDIDATES = {"telea": baseline_filler("telea"), "copy": _copy_period}
+
+
+def _square(shape: tuple[int, int], y: int, x: int, side: int) -> np.ndarray:
+    m = np.zeros(shape, dtype=bool)
+    m[y : y + side, x : x + side] = True
+    return m
+
+
+@pytest.mark.parametrize(("x", "expected"), [(40, "telea"), (136, "copy")])
+def test_sensible_choice_on_gradient_and_texture(x, expected):
+    img = _half_and_half()
+    hole = _square(img.shape[:2], 40, x, 14)
+    choice = choose_filler(img, hole, CANDIDATES, np.random.default_rng(0))
+    assert choice.method == expected
+    assert choice.probes == ProbeSettings().count and not choice.fallback
+    assert set(choice.scores) == set(CANDIDATES)
+
+
+def test_probes_avoid_hole_unknown_and_each_other():
+    rng = np.random.default_rng(1)
+    for trial in range(5):
+        hole = np.zeros((80, 120), dtype=bool)
+        hole[rng.integers(0, 60) :, :][:12, rng.integers(0, 100) :][:, :15] = True
+        hole[30:34, 10:60] = True  # two components
+        other = _square(hole.shape, 5, 100, 10)
+        s = ProbeSettings(count=5, margin=3)
+        probes, sizes = place_probes(hole, np.random.default_rng(trial), unknown=other,
+                                     settings=s)
+        assert probes and len(probes) == len(sizes) <= 5
+        from context_encoder.selection import _dilate
+
+        guard = _dilate(hole | other, s.margin)
+        for i, p in enumerate(probes):
+            assert not (p & guard).any()
+            for q in probes[i + 1 :]:
+                assert not (_dilate(p, s.margin) & q).any()
+
+
+def test_probe_has_the_hole_shape():
+    hole = np.zeros((100, 100), dtype=bool)
+    hole[45:55, 40:60] = True
+    hole[55:60, 40:45] = True  # an L shape
+    probes, sizes = place_probes(hole, np.random.default_rng(0),
+                                 settings=ProbeSettings(flips=False))
+    assert sizes == [1.0] * len(probes)
+    for p in probes:
+        ys, xs = np.nonzero(p)
+        crop = p[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+        assert np.array_equal(crop, hole[45:60, 40:60])
+
+
+def test_deterministic_for_a_given_rng():
+    img = _half_and_half()
+    hole = _square(img.shape[:2], 30, 80, 20)
+    a = choose_filler(img, hole, CANDIDATES, np.random.default_rng(5))
+    b = choose_filler(img, hole, CANDIDATES, np.random.default_rng(5))
+    assert a.method == b.method and a.scores == b.scores and a.probes == b.probes
+    pa, _ = place_probes(hole, np.random.default_rng(5))
+    pb, _ = place_probes(hole, np.random.default_rng(5))
+    assert all(np.array_equal(x, y) for x, y in zip(pa, pb, strict=True))
+
+
+def test_no_room_returns_the_default():
+    img = _half_and_half(48, 48)
+    hole = np.ones((48, 48), dtype=bool)
+    hole[:2] = False  # a 2-pixel strip of context: no probe fits, even shrunk
+    choice = choose_filler(img, hole, CANDIDATES, np.random.default_rng(0), default="copy")
+    assert choice == Choice("copy", scale=choice.scale, size=0.0, reason=choice.reason)
+    assert choice.fallback and "no room" in choice.reason
+    first = choose_filler(img, hole, CANDIDATES, np.random.default_rng(0))
+    assert first.method == "telea"  # without a default: the first candidate
+
+
+def test_large_hole_is_probed_smaller_or_by_component():
+    img = _half_and_half()
+    hole = _square(img.shape[:2], 3, 10, 90)  # no room for a second 90 px square
+    choice = choose_filler(img, hole, CANDIDATES, np.random.default_rng(0))
+    assert choice.probes >= 1 and choice.size < 1.0
+
+
+def test_candidate_sees_only_crops_and_all_probes_masked():
+    img = np.random.default_rng(0).random((400, 600, 3)).astype(np.float32)
+    hole = _square(img.shape[:2], 180, 280, 12)
+    seen = []
+
+    def spy(rgb01, mask):
+        seen.append((rgb01.shape, int(mask.sum())))
+        return rgb01
+
+    choice = choose_filler(img, hole, {"spy": spy}, np.random.default_rng(0))
+    (shape, masked), = seen
+    assert shape[0] < 400 and shape[0] * shape[1] < 400 * 600 / 4
+    assert masked >= choice.probes * 144
+
+
+def test_switch_margin_keeps_the_default():
+    img = _half_and_half()
+    hole = _square(img.shape[:2], 40, 136, 14)
+    plain = choose_filler(img, hole, CANDIDATES, np.random.default_rng(0), default="telea",
+                          probes=ProbeSettings(switch_db=0.0))
+    assert plain.method == "copy"
+    gain = plain.scores["copy"] - plain.scores["telea"]
+    kept = choose_filler(img, hole, CANDIDATES, np.random.default_rng(0), default="telea",
+                         probes=ProbeSettings(switch_db=gain + 1.0))
+    assert kept.method == "telea"
+
+
+def test_auto_fill_uses_the_winner():
+    img = _half_and_half()
+    hole = _square(img.shape[:2], 40, 136, 14)
+    out, choice = auto_fill(img, hole, CANDIDATES, np.random.default_rng(0))
+    assert choice.method == "copy"
+    assert np.array_equal(out, _copy_period(img, hole))
+
+
+def test_errors_name_the_problem():
+    img = _half_and_half(32, 32)
+    hole = _square((32, 32), 10, 10, 5)
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="hole shape"):
+        choose_filler(img, hole[:-1], CANDIDATES, rng)
+    with pytest.raises(ValueError, match="empty"):
+        choose_filler(img, np.zeros((32, 32), bool), CANDIDATES, rng)
+    with pytest.raises(ValueError, match="float"):
+        choose_filler((img * 255).astype(np.uint8), hole, CANDIDATES, rng)
+    with pytest.raises(ValueError, match="not a candidate"):
+        choose_filler(img, hole, CANDIDATES, rng, default="ns")
+    with pytest.raises(ValueError, match="at least one candidate"):
+        choose_filler(img, hole, {}, rng)
+    with pytest.raises(TypeError, match="Generator"):
+        choose_filler(img, hole, CANDIDATES, 0)
+    with pytest.raises(ValueError, match="count"):
+        ProbeSettings(count=0)
+
+
+def test_classical_candidates_leave_out_slow_methods_on_large_inputs():
+    from context_encoder.selection import (
+        BIHARMONIC_MAX_HOLE,
+        PATCHMATCH_MAX_PIXELS,
+        classical_candidates,
+    )
+
+    names = ["telea", "biharmonic", "patchmatch"]
+    assert list(classical_candidates(names)) == names
+    small = classical_candidates(names, hole_pixels=100, image_pixels=10_000)
+    assert list(small) == names
+    big = classical_candidates(names, hole_pixels=BIHARMONIC_MAX_HOLE + 1,
+                               image_pixels=PATCHMATCH_MAX_PIXELS + 1)
+    assert list(big) == ["telea"]
