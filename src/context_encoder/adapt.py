@@ -40,9 +40,11 @@ import numpy as np
 import torch
 
 from .config import MEAN_RGB, ModelConfig
+from .inference.windows import WindowGeometry
 from .losses import center_loss_weights, full_loss_weights, weighted_l2
 from .masks import get_mask_generator
 from .models import Generator
+from .runtime import resolve_precision
 
 __all__ = [
     "DEFAULT_BATCH",
@@ -88,15 +90,7 @@ def inference_window_sides(config: ModelConfig, hole: np.ndarray) -> list[int]:
         raise ValueError("the hole is empty: there is no window scale to adapt to")
     order = 1 + np.argsort(-stats[1:, cv2.CC_STAT_AREA], kind="stable")[:_MAX_SCALES]
     sides = np.maximum(stats[order, cv2.CC_STAT_WIDTH], stats[order, cv2.CC_STAT_HEIGHT])
-    size, longest = config.image_size, max(hole.shape)
-    if config.task == "full":
-        need = np.minimum(2 * sides, max(longest, size))
-        least = min(size, longest)
-    else:
-        blank = size // 2 - 2 * config.overlap
-        need = -(-sides * size // blank)
-        least = min(size // 2, longest)
-    return [int(v) for v in np.maximum(need, max(2, least))]
+    return [int(v) for v in WindowGeometry(config).side(sides, max(hole.shape))]
 
 
 # ---------------------------------------------------------------------------------------
@@ -195,7 +189,7 @@ def _sample(config: ModelConfig, sc: ScaledPhoto, rng: np.random.Generator,
             hidden = np.asarray(gen((size, size), rng), dtype=bool)  # type: ignore[operator]
         else:
             hidden = np.zeros((size, size), dtype=bool)
-            a, b = size // 4 + config.overlap, 3 * size // 4 - config.overlap
+            a, b = config.blank_span
             hidden[a:b, a:b] = True
         if known[hidden].mean() >= _MIN_KNOWN:
             break
@@ -210,7 +204,7 @@ def sample_batch(config: ModelConfig, scaled: Sequence[ScaledPhoto], batch: int,
                  context_weight: float = DEFAULT_CONTEXT_WEIGHT) -> AdaptBatch:
     """``batch`` training samples from the scaled photos (one scale drawn per sample);
     a share ``hole_share`` of a full model's holes copy the real hole's pattern."""
-    size, q = config.image_size, config.image_size // 4
+    a, b = config.center_span
     fill = np.asarray(MEAN_RGB, np.float32) / 127.5 - 1.0
     gen = get_mask_generator(mask_kind) if config.task == "full" else None
     samples = [_sample(config, scaled[int(rng.integers(len(scaled)))], rng, gen, hole_share)
@@ -225,8 +219,8 @@ def sample_batch(config: ModelConfig, scaled: Sequence[ScaledPhoto], batch: int,
         return t.permute(0, 3, 1, 2) if t.ndim == 4 else t[:, None]
 
     if gen is None:  # center: predict the central half, overlap ring weighted as in training
-        target, known_t = tensor(rgb[:, q : 3 * q, q : 3 * q]), tensor(known[:, q : 3 * q, q : 3 * q])
-        weights = center_loss_weights(size // 2, config.overlap) * known_t
+        target, known_t = tensor(rgb[:, a:b, a:b]), tensor(known[:, a:b, a:b])
+        weights = center_loss_weights(config) * known_t
         return AdaptBatch(tensor(x), None, target, weights)
     hidden = tensor(np.stack([s[2] for s in samples]))
     weights = full_loss_weights(hidden, context_weight) * tensor(known)
@@ -276,8 +270,6 @@ def adapt_generator(generator: Generator, config: ModelConfig, rgb01: np.ndarray
     :func:`inference_window_sides`). ``mask_kind``: training holes of a full-image model.
     The copy is returned in eval mode on the generator's device. See the module docstring.
     """
-    from .training import resolve_precision
-
     hole = _check(generator, config, rgb01, hole, steps, lr, batch)
     sides = inference_window_sides(config, hole) if window is None else (
         [int(window)] if isinstance(window, (int, np.integer)) else [int(w) for w in window])
