@@ -157,3 +157,107 @@ def test_init_refuses_other_mismatches(tmp_path):
         with pytest.raises(TrainingError, match="conv|guide"):
             Trainer(tiny(tmp_path, "y", steps=1, init=str(gated_model), **opts))
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+# ---------------------------------------------------------------------------------------
+# Inference with a sketch
+# ---------------------------------------------------------------------------------------
+def guided_generator(**config):
+    """A tiny gated, sketch-guided generator (eval mode) whose output depends on its inputs
+    (BatchNorm statistics gathered on random inputs: at init, eval mode would give a flat
+    output); ``config`` overrides, e.g. ``conv="plain", guide="none"``."""
+    from context_encoder.config import ModelConfig
+    from context_encoder.models import Generator
+
+    cfg = ModelConfig(**{**dict(image_size=64, task="full", bottleneck_dim=16, enc_width=8,
+                                dec_width=8, disc_width=8, conv="gated", guide="sketch"),
+                         **config})
+    torch.manual_seed(0)
+    gen = Generator(cfg)
+    for mod in gen.modules():
+        if isinstance(mod, torch.nn.BatchNorm2d):
+            mod.momentum = None  # a plain mean over the calibration batches
+    with torch.no_grad():
+        for _ in range(4):
+            x = torch.rand(8, 3, 64, 64) * 2 - 1
+            m = (torch.rand(8, 1, 64, 64) > 0.7).float()
+            s = (torch.rand(8, 1, 64, 64) > 0.9).float() if cfg.guide == "sketch" else None
+            gen(x, m, s)
+    return gen.eval()
+
+
+def guided_inpainter(**config):
+    from context_encoder.inference import Inpainter
+
+    gen = guided_generator(**config)
+    return Inpainter(gen, gen.config, device="cpu", precision="fp32", name="tiny-guided")
+
+
+def scene(h=80, w=100):
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    mask = np.zeros((h, w), np.uint8)
+    mask[20:60, 30:70] = 255
+    sketch = np.zeros((h, w), np.uint8)
+    sketch[40, 10:90] = 255  # a line across the hole and beyond it
+    sketch[25:55, 50] = 255
+    return image, mask, sketch
+
+
+def test_a_sketch_changes_pixels_only_inside_the_hole():
+    inp = guided_inpainter()
+    assert inp.takes_sketch
+    image, mask, sketch = scene()
+    plain = inp(image, mask)
+    guided = inp(image, mask, sketch)
+    hole = mask != 0
+    np.testing.assert_array_equal(guided[~hole], image[~hole])
+    assert (guided[hole] != plain[hole]).any()
+    # strokes outside the hole are ignored; an empty sketch is no sketch
+    outside = np.where(hole, 0, sketch)
+    np.testing.assert_array_equal(inp(image, mask, outside), plain)
+    np.testing.assert_array_equal(inp(image, mask, np.zeros_like(sketch)), plain)
+    # PIL in, PIL out; lists: one sketch per image, None for one without
+    from PIL import Image
+
+    out = inp(Image.fromarray(image), Image.fromarray(mask), Image.fromarray(sketch))
+    np.testing.assert_array_equal(np.asarray(out), guided)
+    both = inp([image, image], mask, [sketch, None])
+    np.testing.assert_array_equal(both[0], guided)
+    np.testing.assert_array_equal(both[1], plain)
+    np.testing.assert_array_equal(inp.inpaint_array(image, mask, sketch), guided)
+
+
+def test_thin_strokes_survive_the_window_shrinking():
+    inp = guided_inpainter()
+    image = np.full((600, 600, 3), 128, np.uint8)
+    mask = np.zeros((600, 600), bool)
+    mask[200:400, 200:400] = True  # a 400 px window, shrunk to 64 px
+    sketch = np.zeros((600, 600), bool)
+    sketch[301, 150:450] = True  # one pixel wide
+    _, jobs = inp._prepare(0, image.astype(np.float32) / 255, mask, sketch & mask)
+    (job,) = jobs
+    rows = np.flatnonzero(job.sketch.any(axis=1))
+    cols = np.flatnonzero(job.sketch.any(axis=0))
+    assert len(rows) == 1  # still a thin line, on every model column of the hole
+    hole_cols = np.flatnonzero(job.hole.any(axis=0))
+    assert set(hole_cols) <= set(cols) and set(cols) <= set(hole_cols)
+
+
+def test_sketch_errors_are_clear():
+    from context_encoder.inference import BaselineInpainter
+
+    inp = guided_inpainter()
+    image, mask, sketch = scene()
+    with pytest.raises(ValueError, match=r"sketch size 50x40 does not match the image size 100x80"):
+        inp(image, mask, sketch[:40, :50])
+    with pytest.raises(ValueError, match="got 2 images but 3 sketches"):
+        inp([image, image], mask, [sketch] * 3)
+    plain = guided_inpainter(conv="plain", guide="none")
+    plain.name = "plain-model"
+    assert not plain.takes_sketch
+    with pytest.raises(ValueError, match="'plain-model' has no sketch input.*--guide sketch"):
+        plain(image, mask, sketch)
+    with pytest.raises(ValueError, match="'telea' has no sketch input"):
+        BaselineInpainter("telea")(image, mask, sketch)
+    np.testing.assert_array_equal(plain(image, mask, None), plain(image, mask))
