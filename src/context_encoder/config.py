@@ -201,7 +201,8 @@ class TrainConfig:
     val_data: str | None = _opt(None, "validation images (default: the facades val split, "
                                       "or --data)")
     init: str | None = _opt(None, "start the generator from this shipped or exported model "
-                                  "(fine-tuning; the same model options are needed)")
+                                  "(fine-tuning; the same model options are needed, except "
+                                  "that a plain model can start a gated and/or guided one)")
     mask: str = _opt("center", "hole kind; center = the paper's center model, others train "
                                "the full-image model", choices="train_mask_kinds")
     image_size: int = _opt(128, choices=IMAGE_SIZES)
@@ -209,6 +210,11 @@ class TrainConfig:
     bottleneck: str = _opt("fc", choices=BOTTLENECKS)
     bottleneck_dim: int = _opt(4000)
     width: int = _opt(64, "base channel width (paper: 64)")
+    conv: str = _opt("plain", "full-image model: gated = DeepFill v2's gated convolutions "
+                              "(the paper's plain ones are the default)", choices=CONVS)
+    guide: str = _opt("none", "full-image model: sketch = DeepFill v2's user guidance, a "
+                              "sketch input trained on edges of the hidden region",
+                      choices=GUIDES)
     batch_size: int = _opt(64)
     steps: int = _opt(10_000)
     epochs: float | None = _opt(None, "train this many passes over --data instead of --steps")
@@ -260,6 +266,10 @@ class TrainConfig:
             raise ConfigError("lambda_rec and lambda_adv must be >= 0")
         if not 0 <= self.beta1 < 1:
             raise ConfigError(f"beta1 must be in [0, 1), got {self.beta1}")
+        for name in ("conv", "guide"):
+            if self.mask == "center" and getattr(self, name) != self.choices(name)[0]:
+                raise ConfigError(f"{name}={getattr(self, name)!r} is for the full-image model: "
+                                  "give a mask other than center (e.g. mixed)")
         self.model_config()  # validates image size, widths, overlap, ...
 
     @staticmethod
@@ -286,6 +296,8 @@ class TrainConfig:
             dec_width=self.width,
             disc_width=self.width,
             overlap=self.overlap,
+            conv=self.conv,  # type: ignore[arg-type]
+            guide=self.guide,  # type: ignore[arg-type]
         )
 
     @classmethod

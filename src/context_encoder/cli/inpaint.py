@@ -26,6 +26,7 @@ from ..io.images import (
     box_mask,
     load_image,
     load_mask,
+    mask_array,
     save_image,
 )
 
@@ -48,6 +49,10 @@ def add_parser(sub: Any) -> None:
                      help="mask image (non-zero = hole), or a folder of masks paired with "
                           "the images by file name (stem)")
     src.add_argument("--box", metavar="X,Y,W,H", help="a rectangular hole, in pixels")
+    p.add_argument("--sketch", metavar="SKETCH",
+                   help="lines to follow inside the hole (non-zero = a stroke, the image's "
+                        "size), or a folder of sketches paired by stem as masks are; for a "
+                        "sketch-guided model (trained with --guide sketch)")
     p.add_argument("--model", default=Inpainter.DEFAULT_MODEL, metavar="NAME|PATH",
                    help="shipped model name, exported .safetensors file or run folder "
                         f"(default {Inpainter.DEFAULT_MODEL})")
@@ -94,20 +99,24 @@ def _is_under(p: Path, root: Path | None) -> bool:
 
 
 class _MaskSource:
-    """Where the mask of each image comes from: a box, one file, or a folder by stem."""
+    """Where the mask of each image comes from: a box, one file, or a folder by stem; and
+    likewise its sketch (``--sketch``, held in :attr:`sketches`), if any."""
 
-    def __init__(self, args: argparse.Namespace, max_pixels: int) -> None:
-        self.box: str | None = args.box
+    def __init__(self, args: argparse.Namespace, max_pixels: int, what: str = "mask") -> None:
+        self.what = what  # "mask" or "sketch"
+        self.box: str | None = args.box if what == "mask" else None
         self.max_pixels = max_pixels
         self.file: Path | None = None
         self.folder: Path | None = None
         self.by_rel: dict[Path, Path] = {}
         self.by_stem: dict[str, list[Path]] = {}
-        if args.mask is None:
+        self.sketches = (_MaskSource(args, max_pixels, "sketch")
+                         if what == "mask" and getattr(args, "sketch", None) else None)
+        if getattr(args, what) is None:
             return
-        mp = Path(args.mask)
+        mp = Path(getattr(args, what))
         if not mp.exists():
-            raise UsageError(f"mask {str(mp)!r} does not exist")
+            raise UsageError(f"{what} {str(mp)!r} does not exist")
         if mp.is_dir():
             self.folder = mp
             for f in sorted(mp.rglob("*")):
@@ -118,10 +127,25 @@ class _MaskSource:
             self.file = mp
 
     def files(self) -> list[Path]:
-        """The mask files that may be read (inputs, never to be overwritten)."""
+        """The mask (and sketch) files that may be read (inputs, never to be overwritten)."""
+        more = self.sketches.files() if self.sketches is not None else []
         if self.file is not None:
-            return [self.file]
-        return [f for fs in self.by_stem.values() for f in fs]
+            return [self.file, *more]
+        return [f for fs in self.by_stem.values() for f in fs] + more
+
+    def folders(self) -> list[Path]:
+        """The mask and sketch folders (their files are not images to inpaint)."""
+        more = self.sketches.folders() if self.sketches is not None else []
+        return [self.folder, *more] if self.folder is not None else more
+
+    def sketch(self, image_path: Path, rel: Path, shape: tuple[int, ...]) -> np.ndarray | None:
+        """The image's sketch (``HxW`` bool), or None without ``--sketch``."""
+        return None if self.sketches is None else self.sketches.get(image_path, rel, shape)
+
+    def _load(self, path: Path, shape: tuple[int, ...]) -> np.ndarray:
+        if self.what == "mask":
+            return load_mask(path, shape, self.max_pixels)
+        return mask_array(load_image(path, self.max_pixels)[0], shape, f"sketch {str(path)!r}")
 
     def get(self, image_path: Path, rel: Path, shape: tuple[int, ...]) -> np.ndarray:
         if self.box is not None:
@@ -130,36 +154,49 @@ class _MaskSource:
             except ValueError as e:
                 raise ValueError(f"{e} {str(image_path)!r}") from e
         if self.file is not None:
-            return load_mask(self.file, shape, self.max_pixels)
+            return self._load(self.file, shape)
         mask = self.by_rel.get(rel.with_suffix(""))
         if mask is None:
             cands = self.by_stem.get(rel.stem, [])
             if len(cands) != 1:
                 how = "no" if not cands else "an ambiguous"
-                raise ValueError(f"{how} mask for {str(image_path)!r} in {str(self.folder)!r}")
+                raise ValueError(f"{how} {self.what} for {str(image_path)!r} in "
+                                 f"{str(self.folder)!r}")
             mask = cands[0]
-        return load_mask(mask, shape, self.max_pixels)
+        return self._load(mask, shape)
 
 
 def _inpaint_file(inpainter: InpainterBase, src: Path, rel: Path, out: Path,
                   masks: _MaskSource,
-                  loaded: tuple[np.ndarray, dict[str, Any], np.ndarray] | None = None) -> None:
-    """Read (unless ``loaded``), inpaint and write one image; ``ValueError`` / ``OSError``
-    naming the file on failure, and no output file then."""
+                  loaded: tuple[np.ndarray, dict[str, Any], np.ndarray, Any] | None = None
+                  ) -> None:
+    """Read (unless ``loaded``: image, info, mask, sketch), inpaint and write one image;
+    ``ValueError`` / ``OSError`` naming the file on failure, and no output file then."""
     if loaded is None:
         image, info = load_image(src, masks.max_pixels)
         mask = masks.get(src, rel, image.shape)
+        sketch = masks.sketch(src, rel, image.shape)
     else:
-        image, info, mask = loaded
+        image, info, mask, sketch = loaded
+    guide = {} if sketch is None else {"sketch": sketch}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            result = inpainter.inpaint_array(image, mask)
+            result = inpainter.inpaint_array(image, mask, **guide)
         except (ValueError, RuntimeError) as e:  # RuntimeError: e.g. a missing optional baseline
             raise ValueError(f"{str(src)!r}: {e}") from e
         save_image(result, out, info)
     for w in caught:
         print(f"context-encoder inpaint: warning: {str(src)!r}: {w.message}", file=sys.stderr)
+
+
+def _check_sketch_input(inpainter: InpainterBase, masks: _MaskSource) -> None:
+    """``--sketch`` needs a sketch-guided model: checked before any image is inpainted."""
+    if masks.sketches is not None:
+        try:
+            inpainter.check_sketch()
+        except ValueError as e:
+            raise UsageError(f"--sketch: {e}") from e
 
 
 def _check_write_format(out: Path) -> None:
@@ -177,11 +214,13 @@ def _run_file(args: argparse.Namespace, src: Path, masks: _MaskSource, ext: str 
     try:  # read the inputs before the (slower) model so that bad inputs fail fast
         image, info = load_image(src, masks.max_pixels)
         mask = masks.get(src, Path(src.name), image.shape)
+        sketch = masks.sketch(src, Path(src.name), image.shape)
     except ValueError as e:
         raise UsageError(str(e)) from e
     inpainter = _make_inpainter(args)
+    _check_sketch_input(inpainter, masks)
     try:
-        _inpaint_file(inpainter, src, Path(src.name), out, masks, (image, info, mask))
+        _inpaint_file(inpainter, src, Path(src.name), out, masks, (image, info, mask, sketch))
     except (ValueError, OSError) as e:
         raise UsageError(str(e)) from e
     print(f"wrote {out}")
@@ -208,7 +247,7 @@ def _plan_folder(src: Path, out_dir: Path, masks: _MaskSource, ext: str | None
     files = sorted(
         f for f in src.rglob("*")
         if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS
-        and not _is_under(f, out_dir) and not _is_under(f, masks.folder)
+        and not _is_under(f, out_dir) and not any(_is_under(f, d) for d in masks.folders())
     )
     if not files:
         raise UsageError(f"no images in {str(src)!r} (looked for {', '.join(IMAGE_EXTENSIONS)})")
@@ -248,6 +287,7 @@ def _run_folder(args: argparse.Namespace, src: Path, masks: _MaskSource, ext: st
     plan = _plan_folder(src, out_dir, masks, ext)
     _check_folder_outputs(plan, masks, args.overwrite)
     inpainter = _make_inpainter(args)
+    _check_sketch_input(inpainter, masks)
     failed = 0
     for f, rel, out in plan:
         try:

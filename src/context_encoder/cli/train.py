@@ -92,7 +92,9 @@ def run(args: argparse.Namespace) -> int:
     trainer = Trainer(cfg, resume=args.resume)
     if trainer.is_main:
         start = f" from {cfg.init}" if cfg.init and not args.resume else ""
-        print(f"training {cfg.mask} model ({cfg.bottleneck} bottleneck){start} on {cfg.data} "
+        kind = "".join((", gated" if cfg.conv == "gated" else "",
+                        ", sketch-guided" if cfg.guide == "sketch" else ""))
+        print(f"training {cfg.mask} model ({cfg.bottleneck} bottleneck{kind}){start} on {cfg.data} "
               f"for {trainer.total_steps} steps on {trainer.device} "
               f"({dtype_name(trainer.amp_dtype)}); run folder {cfg.out}")
     result = trainer.fit()

@@ -39,6 +39,7 @@ from .windows import (
     feather_seam,
     group_holes,
     paste_window,
+    resize_any,
     resize_square,
     smooth_fill,
 )
@@ -97,12 +98,26 @@ _UNTIMED = contextlib.nullcontext()
 # ---------------------------------------------------------------------------------------
 # The shared interface: PIL or numpy, one image or a list
 # ---------------------------------------------------------------------------------------
+def _per_image(value: Any, n: int, what: str) -> list[Any]:
+    """One ``value`` per image: a list of ``n``, or the same one for all."""
+    if not isinstance(value, (list, tuple)):
+        return [value] * n
+    if len(value) != n:
+        raise ValueError(f"got {n} images but {len(value)} {what}")
+    return list(value)
+
+
 class InpainterBase:
     """Type handling shared by the model and the baselines: PIL or numpy, one or a list.
-    Subclasses implement :meth:`_fill`."""
+    Subclasses implement :meth:`_fill` (and, where :attr:`takes_sketch`, take
+    ``_fill(images, masks, sketches)``)."""
+
+    #: Whether the method follows a sketch (a sketch-guided model).
+    takes_sketch: bool = False
 
     def __call__(self, image: ImageLike | Sequence[ImageLike],
-                 mask: MaskLike | Sequence[MaskLike]) -> Any:
+                 mask: MaskLike | Sequence[MaskLike],
+                 sketch: MaskLike | Sequence[MaskLike] | None = None) -> Any:
         """Inpaint ``image`` where ``mask`` is non-zero.
 
         ``image``: a PIL image or a numpy array (``HxW``, ``HxWx1``, ``HxWx3`` or ``HxWx4``;
@@ -113,19 +128,20 @@ class InpainterBase:
         mode; numpy in, numpy out with the same dtype and shape. Pixels outside the hole are
         unchanged, and so is an alpha channel. An empty mask returns the image unchanged
         with a warning; a mask covering the whole image raises ``ValueError``.
+
+        ``sketch`` (only for a model that :attr:`takes_sketch`; ``ValueError`` otherwise):
+        the lines wanted inside the hole, like a mask: a PIL image or an array of the
+        image's size, non-zero = a stroke; strokes outside the hole are ignored. With a
+        list of images, a list of sketches (None for an image without one) or one for all.
         """
         if isinstance(image, (list, tuple)):
             images = list(image)
-            if isinstance(mask, (list, tuple)):
-                masks = list(mask)
-                if len(masks) != len(images):
-                    raise ValueError(f"got {len(images)} images but {len(masks)} masks")
-            else:
-                masks = [mask] * len(images)
-            return self._call_many(images, masks)
-        return self._call_many([image], [mask])[0]
+            masks = _per_image(mask, len(images), "masks")
+            return self._call_many(images, masks, _per_image(sketch, len(images), "sketches"))
+        return self._call_many([image], [mask], [sketch])[0]
 
-    def _call_many(self, images: list[ImageLike], masks: list[MaskLike]) -> list[Any]:
+    def _call_many(self, images: list[ImageLike], masks: list[MaskLike],
+                   sketches: list[MaskLike | None] | None = None) -> list[Any]:
         arrays, back = [], []
         for img in images:
             if isinstance(img, Image.Image):
@@ -135,20 +151,34 @@ class InpainterBase:
             else:
                 arrays.append(img)
                 back.append(None)
-        results = self.inpaint_arrays(arrays, masks)
+        results = self.inpaint_arrays(arrays, masks, sketches)
         return [r if f is None else f(r) for r, f in zip(results, back, strict=True)]
 
-    def inpaint_array(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def inpaint_array(self, image: np.ndarray, mask: np.ndarray,
+                      sketch: MaskLike | None = None) -> np.ndarray:
         """Inpaint one numpy image (see :meth:`__call__` for the conventions)."""
-        return self.inpaint_arrays([image], [mask])[0]
+        return self.inpaint_arrays([image], [mask], [sketch])[0]
 
-    def inpaint_arrays(self, images: Sequence[np.ndarray],
-                       masks: Sequence[MaskLike]) -> list[np.ndarray]:
-        """Inpaint several numpy images (batched where the method allows it)."""
+    def check_sketch(self) -> None:
+        """``ValueError`` unless this method takes a sketch."""
+        if not self.takes_sketch:
+            what = getattr(self, "name", None) or type(self).__name__
+            raise ValueError(f"{what!r} has no sketch input: inpaint without a sketch, or use "
+                             "a sketch-guided model (trained with --guide sketch)")
+
+    def inpaint_arrays(self, images: Sequence[np.ndarray], masks: Sequence[MaskLike],
+                       sketches: Sequence[MaskLike | None] | None = None) -> list[np.ndarray]:
+        """Inpaint several numpy images (batched where the method allows it); ``sketches``:
+        one per image (None for an image without one), or None."""
         if len(images) != len(masks):
             raise ValueError(f"got {len(images)} images but {len(masks)} masks")
-        checked = []
-        for i, (img, m) in enumerate(zip(images, masks, strict=True)):
+        sketches = list(sketches) if sketches is not None else [None] * len(images)
+        if len(sketches) != len(images):
+            raise ValueError(f"got {len(images)} images but {len(sketches)} sketches")
+        if any(s is not None for s in sketches):
+            self.check_sketch()
+        checked, strokes = [], []
+        for i, (img, m, sketch) in enumerate(zip(images, masks, sketches, strict=True)):
             img = check_image(img)
             what = "mask" if len(images) == 1 else f"mask {i}"
             hole = mask_array(m, img.shape[:2], what)
@@ -158,13 +188,19 @@ class InpainterBase:
                     "there is no context to inpaint from"
                 )
             checked.append((img, hole))
+            if sketch is not None:  # strokes outside the hole are ignored
+                sketch = mask_array(sketch, img.shape[:2], what.replace("mask", "sketch")) & hole
+            strokes.append(sketch)
         todo = [i for i, (_, hole) in enumerate(checked) if hole.any()]
         if len(todo) < len(checked):
             warnings.warn("the mask is empty: nothing to inpaint, the image is returned unchanged",
                           UserWarning, stacklevel=3)
         results = [img.copy() for img, _ in checked]
         if todo:
-            filled = self._fill([checked[i][0] for i in todo], [checked[i][1] for i in todo])
+            args = [[checked[i][0] for i in todo], [checked[i][1] for i in todo]]
+            if any(strokes[i] is not None for i in todo):
+                args.append([strokes[i] for i in todo])
+            filled = self._fill(*args)
             for i, rgb in zip(todo, filled, strict=True):
                 img, hole = checked[i]
                 results[i] = write_hole(img, hole, rgb)
@@ -187,6 +223,7 @@ class _Job:
     x: np.ndarray  # S x S x 3 in [-1, 1]
     hole: np.ndarray | None  # S x S float, 1 = hole (full task only)
     context: np.ndarray  # S x S x 3 in [0, 1], the resized window
+    sketch: np.ndarray | None = None  # S x S float, 1 = a stroke (sketch-guided only)
 
 
 class Inpainter(InpainterBase):
@@ -259,6 +296,11 @@ class Inpainter(InpainterBase):
         return cls(gen, info["config"], device=dev, precision=precision,
                    name=str(name_or_path), **kwargs)
 
+    @property
+    def takes_sketch(self) -> bool:  # type: ignore[override]
+        """Whether the model has a sketch input (trained with ``--guide sketch``)."""
+        return self.config.guide == "sketch"
+
     def __repr__(self) -> str:
         dtype = str(self.amp_dtype).replace("torch.", "") if self.amp_dtype else "fp32"
         return (f"Inpainter(name={self.name!r}, task={self.config.task!r}, "
@@ -269,25 +311,25 @@ class Inpainter(InpainterBase):
         """A context that reports the time of stage ``name`` to :attr:`stage_hook`."""
         return _UNTIMED if self.stage_hook is None else _StageTimer(self.stage_hook, name)
 
-    def _make_job(self, index: int, base: np.ndarray, mask: np.ndarray, g: HoleGroup) -> _Job:
+    def _make_job(self, index: int, base: np.ndarray, mask: np.ndarray, g: HoleGroup,
+                  sketch: np.ndarray | None = None) -> _Job:
         """Crop (reflecting past the image), resize to S and build the model input."""
         S = self.config.image_size
         context = np.clip(resize_square(crop_window(base, g), S), 0.0, 1.0)
         fill = np.asarray(self._fill01 * 2.0 - 1.0, dtype=np.float32)
         x = context * 2.0 - 1.0
         if self.config.task == "full":
-            m = resize_square(crop_window(mask, g).astype(np.float32), S, smooth_up=False)
-            # Any overlap with the hole is hole. Area shrinking gives exactly 0 where a model
-            # pixel's footprint holds no hole pixel; linear enlarging leaves rounding dust.
-            m = (m > (0.0 if g.side >= S else 1e-3)).astype(np.float32)
+            m = resize_any(crop_window(mask, g), S)  # any overlap with the hole is hole
             x = x * (1.0 - m[..., None]) + fill * m[..., None]
-            return _Job(index, g, x.astype(np.float32), m, context)
+            # a model pixel is a stroke if any pixel of its footprint is: thin lines survive
+            s = None if sketch is None else resize_any(crop_window(sketch, g), S)
+            return _Job(index, g, x.astype(np.float32), m, context, s)
         a, b = self.config.blank_span
         x[a:b, a:b] = fill
         return _Job(index, g, x.astype(np.float32), None, context)
 
-    def _prepare(self, k: int, rgb: np.ndarray, mask: np.ndarray
-                 ) -> tuple[np.ndarray, list[_Job]]:
+    def _prepare(self, k: int, rgb: np.ndarray, mask: np.ndarray,
+                 sketch: np.ndarray | None = None) -> tuple[np.ndarray, list[_Job]]:
         """Group one image's holes into windows and build their model inputs."""
         geo = self.geometry
         labels, groups = group_holes(mask, geo)
@@ -299,7 +341,7 @@ class Inpainter(InpainterBase):
         base = smooth_fill(rgb, mask) if smooth else rgb
         logger.debug("image %d: %d hole groups, windows %s", k, len(groups),
                      [g.side for g in groups])
-        return labels, [self._make_job(k, base, mask, g) for g in groups]
+        return labels, [self._make_job(k, base, mask, g, sketch) for g in groups]
 
     def _generate(self, jobs: list[_Job]) -> list[np.ndarray]:
         """Generator outputs as ``S x S x 3`` arrays in [0, 1] (whole window)."""
@@ -313,7 +355,7 @@ class Inpainter(InpainterBase):
             with torch.inference_mode():
                 if self.config.task == "full":
                     m = torch.from_numpy(np.stack([j.hole for j in chunk]))[:, None]
-                    y = self.generator(x, m.to(self.device, dtype))
+                    y = self.generator(x, m.to(self.device, dtype), self._sketches(chunk, dtype))
                 else:
                     y = self.generator(x)
             y = ((y.float().clamp(-1, 1) + 1.0) * 0.5).permute(0, 2, 3, 1).cpu().numpy()
@@ -327,13 +369,25 @@ class Inpainter(InpainterBase):
                     out.append(full)
         return out
 
-    def _fill(self, images: list[np.ndarray], masks: list[np.ndarray]) -> list[np.ndarray]:
+    def _sketches(self, chunk: list[_Job], dtype: torch.dtype) -> torch.Tensor | None:
+        """The chunk's sketches (B, 1, S, S) on the device, zeros for windows without one;
+        None when no window has one."""
+        if all(j.sketch is None for j in chunk):
+            return None
+        blank = np.zeros_like(chunk[0].x[..., 0])
+        s = np.stack([blank if j.sketch is None else j.sketch for j in chunk])
+        return torch.from_numpy(s)[:, None].to(self.device, dtype)
+
+    def _fill(self, images: list[np.ndarray], masks: list[np.ndarray],
+              sketches: list[np.ndarray | None] | None = None) -> list[np.ndarray]:
         rgbs = [to_rgb01(img) for img in images]
+        sketches = sketches or [None] * len(images)
         # The per-image work before and after the generator (OpenCV and NumPy, which release
         # the GIL) runs on threads, so that a batch's host work uses several CPU cores.
         with _host_pool(len(images)) as pool:
             with self._stage("prepare"):
-                prepared = list(pool.map(self._prepare, range(len(rgbs)), rgbs, masks))
+                prepared = list(pool.map(self._prepare, range(len(rgbs)), rgbs, masks,
+                                         sketches))
             jobs = [job for _, image_jobs in prepared for job in image_jobs]
             with self._stage("generate"):
                 outs = self._generate(jobs)

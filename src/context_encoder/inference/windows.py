@@ -5,7 +5,8 @@ its prediction goes back.
   the hole-to-context ratio the model was trained with (the center model's numbers come
   from the config's ``hole_size`` / ``blank_span`` / ``blank_size`` properties);
 * :func:`group_holes`: the hole's connected components, grouped where they share a window;
-* :func:`crop_window` (reflected past the image) and :func:`resize_square`;
+* :func:`crop_window` (reflected past the image), :func:`resize_square` and
+  :func:`resize_any` (binary maps: holes, sketches);
 * :func:`paste_window`: a window's prediction resized back and written into its holes;
 * :func:`smooth_fill` (push-pull fill of the holes) and :func:`feather_seam` (the seam
   blend inside the hole's edge).
@@ -29,6 +30,7 @@ __all__ = [
     "feather_seam",
     "group_holes",
     "paste_window",
+    "resize_any",
     "resize_square",
     "smooth_fill",
 ]
@@ -72,6 +74,15 @@ def resize_square(a: np.ndarray, size: int, *, smooth_up: bool = True) -> np.nda
     else:
         interp = cv2.INTER_CUBIC if smooth_up else cv2.INTER_LINEAR
     return cv2.resize(a, (size, size), interpolation=interp)
+
+
+def resize_any(a: np.ndarray, size: int) -> np.ndarray:
+    """A boolean square ``a`` resized to ``size x size`` as float32 0/1, where a pixel is
+    set if any pixel of ``a`` in its footprint is (holes, sketch strokes): thin lines
+    survive shrinking. Area shrinking gives exactly 0 where a footprint holds nothing set;
+    linear enlarging leaves rounding dust, hence the small threshold there."""
+    m = resize_square(a.astype(np.float32), size, smooth_up=False)
+    return (m > (0.0 if a.shape[0] >= size else 1e-3)).astype(np.float32)
 
 
 def _clamp_window(start: int, side: int, n: int) -> int:

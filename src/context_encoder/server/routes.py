@@ -3,7 +3,8 @@
 * ``GET /`` – the editor page (static files shipped in the package, no external assets).
 * ``POST /api/v1/inpaint`` – multipart ``image`` file plus a ``mask`` file (non-zero =
   hole) or a ``box=X,Y,W,H`` field; optional ``model`` and ``format`` (``png`` default,
-  ``input``, ``jpeg``, ``jpg``, ``webp``). Returns the filled image.
+  ``input``, ``jpeg``, ``jpg``, ``webp``), and a ``sketch`` file for a sketch-guided model
+  (non-zero = a stroke). Returns the filled image.
 * ``GET /api/v1/models`` – the models this server may use, with task and size.
 * ``GET /api/v1/health`` – ``{"status": "ok", ...}`` with the limits and current load.
 
@@ -84,11 +85,12 @@ class Health(BaseModel):
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorBody, "description": "Malformed request"},
+    400: {"model": ErrorBody, "description": "Malformed request, or a sketch for a model "
+                                             "without a sketch input"},
     408: {"model": ErrorBody, "description": "The body stopped arriving (body_timeout)"},
     413: {"model": ErrorBody, "description": "Upload or image too large"},
     415: {"model": ErrorBody, "description": "Not an image"},
-    422: {"model": ErrorBody, "description": "Mask or box does not fit the image"},
+    422: {"model": ErrorBody, "description": "Mask, box or sketch does not fit the image"},
     503: {"model": ErrorBody, "description": "Server busy (max_queue requests admitted or "
                                              "max_uploads bodies being received); retry "
                                              "after Retry-After seconds"},
@@ -191,6 +193,9 @@ async def inpaint(
         description="Mask image of the same size, non-zero = hole")] = None,
     box: Annotated[str | None, Form(
         description="A rectangular hole 'X,Y,W,H' in pixels (instead of a mask)")] = None,
+    sketch: Annotated[UploadFile | None, File(
+        description="Lines to follow inside the hole, non-zero = a stroke, the image's "
+                    "size (sketch-guided models only)")] = None,
     model: Annotated[str | None, Form(
         description="Model name (see /api/v1/models)")] = None,
     format: Annotated[str, Form(
@@ -205,6 +210,8 @@ async def inpaint(
     name = service.store.check(model)
     job = Job(await image.read(), await mask.read() if mask is not None else None,
               box, name, fmt)
+    if sketch is not None:
+        job.sketch = await sketch.read()
     result = await _processed(service, job)
     stem = Path(image.filename or "image").stem or "image"
     stem = re.sub(r"[^A-Za-z0-9._-]", "_", stem)[:80]

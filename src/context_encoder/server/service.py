@@ -78,6 +78,7 @@ class Job:
     box: str | None
     model: str
     format: str  # a key of OUTPUT_FORMATS or "input"
+    sketch: bytes | None = None  # for a sketch-guided model: non-zero = a stroke
 
 
 @dataclass
@@ -130,14 +131,19 @@ class Service:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.pool, functools.partial(fn, *args))
 
+    def _decode_mask(self, data: bytes, what: str, w: int, h: int) -> np.ndarray:
+        """An uploaded mask or sketch as an ``HxW`` boolean array (422 for another size)."""
+        with image_errors():
+            m = decode_mask(data, what, self.limits.max_pixels)
+        if m.shape != (h, w):
+            raise ApiError(422, f"{what} size {size_text(m.shape[1], m.shape[0])} does "
+                                f"not match the image size {size_text(w, h)} (width x height)")
+        return m
+
     def _hole(self, job: Job, w: int, h: int) -> np.ndarray:
         """The request's hole as an ``HxW`` boolean mask (422 when it does not fit)."""
         if job.mask is not None:
-            with image_errors():
-                hole = decode_mask(job.mask, "mask", self.limits.max_pixels)
-            if hole.shape != (h, w):
-                raise ApiError(422, f"mask size {size_text(hole.shape[1], hole.shape[0])} does "
-                                    f"not match the image size {size_text(w, h)} (width x height)")
+            hole = self._decode_mask(job.mask, "mask", w, h)
         else:
             assert job.box is not None
             try:
@@ -152,10 +158,15 @@ class Service:
     def process(self, job: Job) -> Result:
         """Decode, check, inpaint and encode one request (in a worker thread)."""
         t0 = time.perf_counter()
+        if job.sketch is not None and not self.store.get(job.model).takes_sketch:
+            raise ApiError(400, f"model {job.model!r} has no sketch input: send no 'sketch', "
+                                "or choose a sketch-guided model")
         with image_errors():
             image, info = decode_image(job.image, "image", self.limits.max_pixels)
         h, w = image.shape[:2]
         hole = self._hole(job, w, h)
+        guide = {} if job.sketch is None else {
+            "sketch": self._decode_mask(job.sketch, "sketch", w, h)}
         headers = {"X-Model": job.model, "X-Image-Size": size_text(w, h)}
         if not hole.any():
             headers["X-Warning"] = "the mask is empty: the image is returned unchanged"
@@ -164,7 +175,7 @@ class Service:
             inpainter = self.store.get(job.model)
             t1 = time.perf_counter()
             try:
-                result = inpainter.inpaint_array(image, hole)
+                result = inpainter.inpaint_array(image, hole, **guide)
             except ValueError as e:  # the inpainter's checks (sizes, full masks)
                 raise ApiError(422, str(e)) from e
             headers["X-Inference-Ms"] = f"{(time.perf_counter() - t1) * 1000:.1f}"

@@ -1,7 +1,7 @@
 """Training data: a sampler of ``(index, sample number)`` keys and the dataset that turns a
-key into an ``(image, mask)`` pair.
+key into an ``(image, mask)`` pair (with a training sketch for a sketch-guided model).
 
-Data order, crops, flips and masks are functions of ``(seed, global sample number)``, so a
+Data order, crops, flips, masks and sketches are functions of ``(seed, global sample number)``, so a
 run resumed from a checkpoint at step k continues exactly as if it had not stopped, and
 every rank of a distributed run sees different samples.
 """
@@ -21,6 +21,7 @@ import torch
 
 from ..data import FacadesDataset, ImageFolderDataset
 from ..masks import get_mask_generator
+from ..sketch import sketch_batch
 
 __all__ = ["StepSampler", "TrainSamples", "make_image_dataset", "train_loader"]
 
@@ -57,17 +58,24 @@ class StepSampler(torch.utils.data.Sampler):
 
 class TrainSamples(torch.utils.data.Dataset):
     """(image, mask) for a key; the mask is drawn from ``(seed, sample number)``. The
-    center model's hole is fixed, so its mask is all zeros (the trainer blanks the square)."""
+    center model's hole is fixed, so its mask is all zeros (the trainer blanks the square).
+
+    With ``sketch=True`` (a sketch-guided model) a third tensor, the training sketch
+    (1, S, S) of the image's edges inside the hole (:func:`context_encoder.sketch.sketch_batch`),
+    is drawn from ``(seed, sample number)`` as well: in the loader's workers, and the same
+    on a resumed run."""
 
     def __init__(self, images: torch.utils.data.Dataset, mask_kind: str, size: int,
-                 seed: int) -> None:
-        self.images, self.size, self.seed = images, size, seed
+                 seed: int, *, sketch: bool = False) -> None:
+        self.images, self.size, self.seed, self.sketch = images, size, seed, sketch
         self.gen = None if mask_kind == "center" else get_mask_generator(mask_kind)
+        if sketch and self.gen is None:
+            raise ValueError("training sketches are for the full-image model, not center")
 
     def __len__(self) -> int:
         return len(self.images)  # type: ignore[arg-type]
 
-    def __getitem__(self, key: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+    def __getitem__(self, key: tuple[int, int]) -> tuple[torch.Tensor, ...]:
         index, p = key
         if isinstance(self.images, ImageFolderDataset):
             img = self.images[(index, self.seed * 1_000_003 + p)]
@@ -78,7 +86,10 @@ class TrainSamples(torch.utils.data.Dataset):
         else:
             m = self.gen((self.size, self.size), np.random.default_rng([self.seed, 11, p]))
             mask = torch.from_numpy(m).float()[None]  # (1, S, S)
-        return img, mask
+        if not self.sketch:
+            return img, mask
+        rng = np.random.default_rng([self.seed, 17, p])
+        return img, mask, sketch_batch(img[None], mask[None], rng)[0]  # (1, S, S)
 
 
 def make_image_dataset(data: str, size: int, *, split: str, load_size: int | None,
@@ -112,7 +123,8 @@ def _die_with_parent(parent: int, worker_id: int) -> None:
 
 def train_loader(samples: TrainSamples, sampler: StepSampler, workers: int,
                  pin_memory: bool) -> torch.utils.data.DataLoader:
-    """Batches of ``(images (B, 3, S, S), masks (B, 1, S, S))`` in the sampler's order;
+    """Batches of ``(images (B, 3, S, S), masks (B, 1, S, S)[, sketches (B, 1, S, S)])``
+    in the sampler's order;
     ``workers`` processes decode ahead and exit with the training process."""
     return torch.utils.data.DataLoader(
         samples, batch_sampler=sampler, num_workers=workers, pin_memory=pin_memory,

@@ -6,6 +6,10 @@ One GAN step (:meth:`Trainer.train_step`), visible in one place:
 2. D learns on the real region (label 1) and on the detached prediction (label 0).
 3. G learns from ``lambda_rec * weighted L2 + lambda_adv * adversarial`` with D frozen.
 
+A sketch-guided model (``--guide sketch``, DeepFill v2) gets a training sketch with each
+sample (edges of the truth inside the hole, :class:`.sampler.TrainSamples`); G follows it
+and D reads it beside both the real and the fake image.
+
 :meth:`Trainer.fit` is the loop around it: log, validate, save a checkpoint.
 """
 
@@ -42,6 +46,7 @@ from ..io.files import atomic_write_text
 from ..losses import center_loss_weights, discriminator_loss, full_loss_weights, generator_loss
 from ..masks import composite
 from ..models import Discriminator, Generator
+from ..models.warm_start import gated_from_plain
 from ..runtime import default_workers, resolve_device, resolve_precision
 from .logging import RunLog
 from .sampler import StepSampler, TrainSamples, make_image_dataset, train_loader
@@ -61,12 +66,22 @@ def _differences(a: ModelConfig, b: ModelConfig) -> dict[str, tuple[Any, Any]]:
     return {k: (da.get(k), db.get(k)) for k in sorted(set(da) | set(db)) if da.get(k) != db.get(k)}
 
 
+def _warm_starts(source: ModelConfig, target: ModelConfig) -> bool:
+    """Whether a generator of config ``source`` starts one of ``target`` through
+    :func:`~context_encoder.models.warm_start.gated_from_plain`: ``source`` is plain and
+    unguided, and the configs differ in ``conv`` and ``guide`` only."""
+    diff = _differences(source, target)
+    return (bool(diff) and set(diff) <= {"conv", "guide"} and source.conv == "plain"
+            and source.guide == "none")
+
+
 class Trainer:
     """Trains a Context Encoder from a ``TrainConfig``.
 
     ``Trainer(cfg).fit()`` runs to ``cfg.steps``; with ``resume=True`` it continues the run
     in ``cfg.out`` from its last checkpoint. ``cfg.init`` starts the generator from a
-    shipped or exported model of the same model config. Under ``torchrun`` (WORLD_SIZE > 1)
+    shipped or exported model of the same model config, or from a plain one for a gated
+    and/or sketch-guided config (``gated_from_plain``; D starts fresh). Under ``torchrun`` (WORLD_SIZE > 1)
     it uses DistributedDataParallel; each rank sees different samples and only rank 0 writes.
     """
 
@@ -135,10 +150,11 @@ class Trainer:
                 "will differ from one trained uninterrupted with either setting", stacklevel=3)
 
     def _check_init(self, source: str) -> None:
-        """``--init``: the model must have this run's model config (read from its metadata)."""
+        """``--init``: the model must have this run's model config (read from its metadata),
+        or be the plain one that a gated and/or guided config warm-starts from."""
         theirs = read_model_config(source)
         diff = _differences(theirs, self.model_config)
-        if diff:
+        if diff and not _warm_starts(theirs, self.model_config):
             raise TrainingError(
                 f"--init {source!r}: its model config differs from this run's in "
                 + ", ".join(f"{k} ({a!r} vs {b!r})" for k, (a, b) in diff.items())
@@ -176,7 +192,10 @@ class Trainer:
             self._load_last()
         elif cfg.init is not None:
             gen, info = load_generator(cfg.init)
-            self.G.load_state_dict(gen.state_dict())
+            state = gen.state_dict()
+            if _warm_starts(info["config"], self.model_config):  # D starts fresh
+                state = gated_from_plain(state, self.model_config)
+            self.G.load_state_dict(state)
             logger.info("generator initialised from %s (step %s)", info["source"], info["step"])
         self.G_ddp: nn.Module = self.G
         self.D_ddp: nn.Module = self.D
@@ -200,7 +219,8 @@ class Trainer:
 
     def _loader(self) -> torch.utils.data.DataLoader:
         cfg = self.cfg
-        samples = TrainSamples(self.train_images, cfg.mask, cfg.image_size, cfg.seed)
+        samples = TrainSamples(self.train_images, cfg.mask, cfg.image_size, cfg.seed,
+                               sketch=self.model_config.guide == "sketch")
         sampler = StepSampler(len(samples), cfg.batch_size, cfg.seed, self.step,
                               self.total_steps, self.rank, self.world)
         workers = cfg.workers if cfg.workers is not None else default_workers(self.device,
@@ -229,7 +249,10 @@ class Trainer:
         x = real * (1 - mask) + self.fill * mask  # (B, 3, S, S)
         return x, real, full_loss_weights(mask, self.cfg.context_weight), mask
 
-    def train_step(self, real: torch.Tensor, mask: torch.Tensor) -> dict[str, float]:
+    def train_step(self, real: torch.Tensor, mask: torch.Tensor,
+                   sketch: torch.Tensor | None = None) -> dict[str, float]:
+        """One GAN step on a batch; ``sketch`` (B, 1, S, S) for a sketch-guided model, which
+        G follows and D reads beside the real and the fake image alike."""
         cfg = self.cfg
         if self.channels_last:
             real = real.contiguous(memory_format=torch.channels_last)
@@ -237,7 +260,7 @@ class Trainer:
 
         # 1. G predicts the missing region.
         with self._autocast():
-            pred = self.G_ddp(x, hole) if hole is not None else self.G_ddp(x)
+            pred = self.G_ddp(x, hole, sketch) if hole is not None else self.G_ddp(x)
         fake = pred if hole is None else composite(pred, real, hole)  # what D judges
 
         # 2. D on real and on the detached fake: separate passes, as in the paper, and one
@@ -247,9 +270,9 @@ class Trainer:
         self.opt_d.zero_grad(set_to_none=True)
         no_sync = self.D_ddp.no_sync() if self.world > 1 else contextlib.nullcontext()
         with no_sync, self._autocast():
-            real_logits = self.D_ddp(target)
+            real_logits = self.D_ddp(target, sketch)
         with self._autocast():
-            fake_logits = self.D_ddp(fake.detach())
+            fake_logits = self.D_ddp(fake.detach(), sketch)
         d_loss, d_metrics = discriminator_loss(real_logits, fake_logits)
         self.scaler.scale(d_loss).backward()
         self.scaler.step(self.opt_d)
@@ -258,7 +281,7 @@ class Trainer:
         self.D.requires_grad_(False)
         self.opt_g.zero_grad(set_to_none=True)
         with self._autocast():
-            adv_logits = self.D(fake) if cfg.lambda_adv > 0 else None
+            adv_logits = self.D(fake, sketch) if cfg.lambda_adv > 0 else None
         g_loss, g_metrics = generator_loss(pred, target, weights, adv_logits,
                                            cfg.lambda_rec, cfg.lambda_adv)
         self._check_finite(g_loss.item(), d_metrics["d_loss"])
@@ -282,11 +305,13 @@ class Trainer:
 
     # -- validation -------------------------------------------------------------------
     @torch.no_grad()
-    def predict(self, real: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(composited full image, hole mask) for a validation batch."""
+    def predict(self, real: torch.Tensor, mask: torch.Tensor,
+                sketch: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(composited full image, hole mask) for a validation batch (``sketch``: a guided
+        model's sketch, (B, 1, S, S))."""
         x, _, _, hole = self.make_input(real, mask)
         with self._autocast():
-            pred = self.G(x, hole) if hole is not None else self.G(x)
+            pred = self.G(x, hole, sketch) if hole is not None else self.G(x)
         pred = pred.float()
         if hole is None:
             a, b = self.model_config.center_span
@@ -306,7 +331,8 @@ class Trainer:
         was_training = self.G.training
         self.G.eval()
         try:
-            return validate(self.predict, self.val_images, masks, self.device, self.fill)
+            return validate(self.predict, self.val_images, masks, self.device, self.fill,
+                            sketch=self.model_config.guide == "sketch")
         finally:
             self.G.train(was_training)
 
@@ -360,9 +386,9 @@ class Trainer:
         t_start = time.perf_counter()
         ok = False
         try:
-            for real, mask in self._loader():
+            for real, *rest in self._loader():  # rest: mask[, sketch]
                 real = real.to(self.device, non_blocking=True)
-                m = self.train_step(real, mask.to(self.device, non_blocking=True))
+                m = self.train_step(real, *(t.to(self.device, non_blocking=True) for t in rest))
                 self.step += 1
                 log.step(m, images=real.shape[0] * self.world)
                 self._watch_discriminator(m)

@@ -1,5 +1,6 @@
-"""Validation during training: fixed masks, hole metrics on the validation images, and the
-sample grids (masked input / output / truth) saved beside the checkpoints."""
+"""Validation during training: fixed masks, hole metrics on the validation images (for a
+sketch-guided model, with and without the true edges as the sketch), and the sample grids
+(masked input / output / truth) saved beside the checkpoints."""
 
 from __future__ import annotations
 
@@ -13,15 +14,16 @@ import torch
 from ..config import ModelConfig
 from ..io.images import save_image
 from ..masks import get_mask_generator
+from ..sketch import sketch_batch
 
-__all__ = ["fixed_masks", "save_grid", "validate"]
+__all__ = ["fixed_masks", "hole_edges", "save_grid", "validate"]
 
 #: Validation images per forward pass.
 CHUNK = 50
 #: Images per row of a sample grid (the first ``GRID_COLUMNS`` validation images).
 GRID_COLUMNS = 8
 
-Predict = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+Predict = Callable[..., tuple[torch.Tensor, torch.Tensor]]
 
 
 def fixed_masks(kind: str, config: ModelConfig, count: int, seed: int) -> torch.Tensor:
@@ -34,13 +36,26 @@ def fixed_masks(kind: str, config: ModelConfig, count: int, seed: int) -> torch.
     return torch.from_numpy(np.stack([gen((size, size), rng) for _ in range(count)])).float()[:, None]
 
 
+def hole_edges(images: torch.Tensor, holes: torch.Tensor) -> torch.Tensor:
+    """The true edges of the hidden region as a sketch: every stroke of the training
+    sketches (:func:`context_encoder.sketch.sketch_batch`) kept, none cut, never empty.
+    ``images`` (B, 3, S, S) in [-1, 1], ``holes`` (B, 1, S, S); returns (B, 1, S, S)."""
+    rng = np.random.default_rng(0)  # unused: nothing is drawn at keep=1, p_empty=0, cut=0
+    return sketch_batch(images, holes, rng, keep=1.0, p_empty=0.0, cut=0.0)
+
+
 @torch.no_grad()
 def validate(predict: Predict, images: torch.utils.data.Dataset, masks: torch.Tensor,
-             device: torch.device, fill: torch.Tensor) -> tuple[dict[str, float], torch.Tensor]:
+             device: torch.device, fill: torch.Tensor, *, sketch: bool = False
+             ) -> tuple[dict[str, float], torch.Tensor]:
     """Mean hole metrics of ``predict`` over the first ``len(masks)`` of ``images``, and a
     grid batch (masked inputs, outputs, truths of the first images) on the CPU.
 
-    ``predict(real, mask) -> (composited output, hole mask)``; ``fill``: (1, 3, 1, 1).
+    ``predict(real, mask, sketch=None) -> (composited output, hole mask)``; ``fill``:
+    (1, 3, 1, 1). With ``sketch`` (a sketch-guided model) the metrics without a sketch keep
+    their names (``psnr``, ...), those with the true edges of the hole as the sketch
+    (:func:`hole_edges`) get a ``_sketch`` suffix (``psnr_sketch``, ...), and the grid
+    shows the sketch on the inputs and the output it guided below the one without.
     """
     from ..metrics import torch_hole_metrics
 
@@ -49,13 +64,21 @@ def validate(predict: Predict, images: torch.utils.data.Dataset, masks: torch.Te
     grid_rows: list[torch.Tensor] = []
     for i in range(0, n, CHUNK):
         real = torch.stack([images[j] for j in range(i, min(n, i + CHUNK))]).to(device)
-        out, hole = predict(real, masks[i : i + len(real)].to(device))
-        for k, v in torch_hole_metrics(out, real, hole.bool()).items():
-            totals[k] = totals.get(k, 0.0) + v * len(real)
+        mask = masks[i : i + len(real)].to(device)
+        out, hole = predict(real, mask)
+        runs = [("", out)]
+        if sketch:
+            edges = hole_edges(real, mask)
+            runs.append(("_sketch", predict(real, mask, edges)[0]))
+        for suffix, result in runs:
+            for k, v in torch_hole_metrics(result, real, hole.bool()).items():
+                totals[k + suffix] = totals.get(k + suffix, 0.0) + v * len(real)
         if i == 0:
             k = GRID_COLUMNS
             shown = real[:k] * (1 - hole[:k]) + fill * hole[:k]
-            grid_rows = [shown, out[:k], real[:k]]
+            if sketch:
+                shown = torch.maximum(shown, edges[:k] * 2 - 1)  # strokes in white
+            grid_rows = [shown, *(result[:k] for _, result in runs), real[:k]]
     return {k: v / n for k, v in totals.items()}, torch.cat(grid_rows).cpu()
 
 
