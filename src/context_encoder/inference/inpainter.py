@@ -250,7 +250,7 @@ class Inpainter(InpainterBase):
     Example::
 
         inp = Inpainter.from_pretrained("facades-freeform-128")
-        out = inp(Image.open("photo.jpg"), Image.open("mask.png"))
+        out = inp(photo, mask)  # PIL images (out: PIL) or arrays (out: an array)
     """
 
     DEFAULT_MODEL = "facades-freeform-128"

@@ -489,7 +489,9 @@
       renderImage();
       renderMask();
       const ms = Math.round(performance.now() - t0);
-      setStatus(`Done in ${ms} ms. Paint again to fix more, Compare to see the change, Ctrl+Z to undo.`, 'done');
+      const method = res.headers.get('x-inpaint-method');
+      const how = method ? ` with ${method}` : '';
+      setStatus(`Done in ${ms} ms${how}. Paint again to fix more, Compare to see the change, Ctrl+Z to undo.`, 'done');
     } catch (err) {
       setStatus(`Inpainting failed: ${err.message}`, 'error');
     } finally {
