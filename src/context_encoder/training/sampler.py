@@ -1,9 +1,9 @@
 """Training data: a sampler of ``(index, sample number)`` keys and the dataset that turns a
 key into an ``(image, mask)`` pair (with a training sketch for a sketch-guided model).
 
-Data order, crops, flips, masks and sketches are functions of ``(seed, global sample number)``, so a
-run resumed from a checkpoint at step k continues exactly as if it had not stopped, and
-every rank of a distributed run sees different samples.
+Data order, crops, flips, masks and sketches are functions of ``(seed, global sample
+number)``, so a run resumed from a checkpoint at step k continues exactly as if it had not
+stopped, and every rank of a distributed run sees different samples.
 """
 
 from __future__ import annotations
@@ -61,9 +61,9 @@ class TrainSamples(torch.utils.data.Dataset):
     center model's hole is fixed, so its mask is all zeros (the trainer blanks the square).
 
     With ``sketch=True`` (a sketch-guided model) a third tensor, the training sketch
-    (1, S, S) of the image's edges inside the hole (:func:`context_encoder.sketch.sketch_batch`),
-    is drawn from ``(seed, sample number)`` as well: in the loader's workers, and the same
-    on a resumed run."""
+    (1, S, S) of the image's edges inside the hole (:func:`..sketch.sketch_batch`), is
+    drawn from ``(seed, sample number)`` as well: in the loader's workers, and the same on
+    a resumed run."""
 
     def __init__(self, images: torch.utils.data.Dataset, mask_kind: str, size: int,
                  seed: int, *, sketch: bool = False) -> None:
@@ -124,8 +124,8 @@ def _die_with_parent(parent: int, worker_id: int) -> None:
 def train_loader(samples: TrainSamples, sampler: StepSampler, workers: int,
                  pin_memory: bool) -> torch.utils.data.DataLoader:
     """Batches of ``(images (B, 3, S, S), masks (B, 1, S, S)[, sketches (B, 1, S, S)])``
-    in the sampler's order;
-    ``workers`` processes decode ahead and exit with the training process."""
+    in the sampler's order; ``workers`` processes decode ahead and exit with the training
+    process."""
     return torch.utils.data.DataLoader(
         samples, batch_sampler=sampler, num_workers=workers, pin_memory=pin_memory,
         prefetch_factor=4 if workers > 0 else None, persistent_workers=False,

@@ -81,8 +81,9 @@ class Trainer:
     ``Trainer(cfg).fit()`` runs to ``cfg.steps``; with ``resume=True`` it continues the run
     in ``cfg.out`` from its last checkpoint. ``cfg.init`` starts the generator from a
     shipped or exported model of the same model config, or from a plain one for a gated
-    and/or sketch-guided config (``gated_from_plain``; D starts fresh). Under ``torchrun`` (WORLD_SIZE > 1)
-    it uses DistributedDataParallel; each rank sees different samples and only rank 0 writes.
+    and/or sketch-guided config (``gated_from_plain``; D starts fresh). Under ``torchrun``
+    (WORLD_SIZE > 1) it uses DistributedDataParallel; each rank sees different samples and
+    only rank 0 writes.
     """
 
     def __init__(self, cfg: TrainConfig, *, resume: bool = False) -> None:

@@ -37,8 +37,8 @@ def fixed_masks(kind: str, config: ModelConfig, count: int, seed: int) -> torch.
 
 
 def hole_edges(images: torch.Tensor, holes: torch.Tensor) -> torch.Tensor:
-    """The true edges of the hidden region as a sketch: every stroke of the training
-    sketches (:func:`context_encoder.sketch.sketch_batch`) kept, none cut, never empty.
+    """The true edges of the hidden region as a sketch: every stroke that a training
+    sketch (:func:`context_encoder.sketch.sketch_batch`) may hold, none dropped or cut.
     ``images`` (B, 3, S, S) in [-1, 1], ``holes`` (B, 1, S, S); returns (B, 1, S, S)."""
     rng = np.random.default_rng(0)  # unused: nothing is drawn at keep=1, p_empty=0, cut=0
     return sketch_batch(images, holes, rng, keep=1.0, p_empty=0.0, cut=0.0)
