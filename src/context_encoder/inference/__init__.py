@@ -33,17 +33,25 @@ images. Files are read and written by :mod:`context_encoder.io.images`, re-expor
 :func:`load_image` (``max_pixels``: 40 megapixels by default, checked from the header
 before decoding; ``None`` for no limit) and :func:`save_image` keep mode and bit depth;
 :func:`load_mask` and :func:`box_mask` build masks.
+
+:class:`AutoInpainter` (:mod:`.auto`) chooses, for each group of holes, between the models and
+the classical methods by filling probe holes of the same shape cut into known pixels.
 """
 
 from ..io.images import box_mask, load_image, load_mask, save_image
+from .auto import AUTO, AutoInpainter, GroupChoice, describe
 from .inpainter import STAGES, BaselineInpainter, Inpainter, InpainterBase
 
 __all__ = [
+    "AUTO",
     "STAGES",
+    "AutoInpainter",
     "BaselineInpainter",
+    "GroupChoice",
     "Inpainter",
     "InpainterBase",
     "box_mask",
+    "describe",
     "load_image",
     "load_mask",
     "save_image",

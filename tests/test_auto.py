@@ -1,0 +1,131 @@
+"""AutoInpainter: the per-group choice, what it reports, determinism, untouched pixels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from context_encoder.config import ModelConfig
+from context_encoder.inference import AutoInpainter, GroupChoice, Inpainter, describe
+from context_encoder.models import Generator
+
+TINY_FULL = ModelConfig(64, "full", "channelwise", enc_width=8, dec_width=8, disc_width=8)
+
+
+@pytest.fixture(scope="module")
+def tiny_model() -> Inpainter:
+    torch.manual_seed(0)
+    return Inpainter(Generator(TINY_FULL).eval(), TINY_FULL, device="cpu", precision="fp32",
+                     name="tiny")
+
+
+def _photo(h: int = 96, w: int = 128, seed: int = 0) -> np.ndarray:
+    """A smooth gradient with a little noise, 8-bit."""
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    rgb = np.stack([x / w, y / h, 0.5 + 0.2 * np.sin(x / 9)], axis=-1) * 200 + 20
+    rgb += np.random.default_rng(seed).normal(0, 2, rgb.shape)
+    return np.clip(rgb, 0, 255).astype(np.uint8)
+
+
+def _holes(h: int = 96, w: int = 128) -> np.ndarray:
+    m = np.zeros((h, w), dtype=bool)
+    m[10:22, 12:30] = True  # two holes far apart: two groups
+    m[60:75, 90:110] = True
+    return m
+
+
+def test_describe_counts_holes_per_method():
+    cs = [GroupChoice((0, 0, 1, 1), 2, 5, "telea"), GroupChoice((0, 0, 1, 1), 1, 3, "tiny"),
+          GroupChoice((0, 0, 1, 1), 1, 3, "ns"), GroupChoice((0, 0, 1, 1), 1, 3, "tiny")]
+    assert describe(cs) == "telea (2 holes), tiny (2 holes), ns (1 hole)"
+    assert describe([]) == "nothing to fill"
+
+
+def test_fills_only_the_hole_and_reports_each_group(tiny_model):
+    auto = AutoInpainter.from_inpainters([tiny_model], methods=["telea", "ns"])
+    img, mask = _photo(), _holes()
+    out = auto(img, mask)
+    assert out.dtype == img.dtype and out.shape == img.shape
+    assert np.array_equal(out[~mask], img[~mask])
+    (choices,) = auto.last_choices
+    assert len(choices) == 2 and sum(c.holes for c in choices) == 2
+    assert sum(c.pixels for c in choices) == mask.sum()
+    for c in choices:
+        y0, x0, y1, x1 = c.box
+        assert mask[y0:y1, x0:x1].sum() == c.pixels
+        assert set(c.scores) == {"telea", "ns", "tiny"} and c.method in c.scores
+    assert auto.describe() == describe(choices)
+    # every group's pixels are those of its winner, filled with every hole unknown
+    for c in choices:
+        y0, x0, y1, x1 = c.box
+        alone = (AutoInpainter.from_inpainters([tiny_model], methods=[]) if c.method == "tiny"
+                 else None)
+        if alone is None:
+            from context_encoder.inference import BaselineInpainter
+
+            ref = BaselineInpainter(c.method)(img, mask)
+        else:
+            ref = tiny_model(img, mask)
+        assert np.array_equal(out[y0:y1, x0:x1], ref[y0:y1, x0:x1])
+
+
+def test_smooth_photo_keeps_the_classical_default(tiny_model):
+    """A random model cannot beat Telea by the switch margin on a smooth gradient."""
+    auto = AutoInpainter.from_inpainters([tiny_model], methods=["telea"])
+    auto(_photo(), _holes())
+    assert all(c.method == "telea" for c in auto.last_choices[0])
+
+
+def test_deterministic_and_independent_of_the_batch(tiny_model):
+    auto = AutoInpainter.from_inpainters([tiny_model], methods=["telea", "ns", "biharmonic"],
+                                         seed=3)
+    img, mask = _photo(seed=1), _holes()
+    a = auto(img, mask)
+    first = auto.last_choices[0]
+    outs = auto([_photo(seed=2), img], [np.zeros_like(mask), mask])
+    assert auto.last_choices[0] == [] and auto.last_choices[1] == first
+    assert np.array_equal(outs[1], a)
+    other = AutoInpainter.from_inpainters([tiny_model], methods=["telea", "ns", "biharmonic"],
+                                          seed=3)
+    assert np.array_equal(other(img, mask), a) and other.last_choices[0] == first
+
+
+def test_pil_and_float_and_gray_inputs(tiny_model):
+    auto = AutoInpainter.from_inpainters([tiny_model], methods=["telea"])
+    img, mask = _photo(), _holes()
+    pil = auto(Image.fromarray(img), Image.fromarray(mask.astype(np.uint8) * 255))
+    assert isinstance(pil, Image.Image) and pil.mode == "RGB"
+    f = img.astype(np.float32) / 255
+    out = auto(f, mask)
+    assert out.dtype == np.float32 and np.array_equal(out[~mask], f[~mask])
+    gray = img[..., 0]
+    g = auto(gray, mask)
+    assert g.shape == gray.shape and np.array_equal(g[~mask], gray[~mask])
+
+
+def test_classical_only_and_errors(tiny_model):
+    auto = AutoInpainter.from_inpainters([], methods=["telea", "ns"])
+    out, choices = auto.inpaint_with_choices(_photo(), _holes())
+    assert choices and all(c.method in ("telea", "ns") for c in choices)
+    assert np.array_equal(out[~_holes()], _photo()[~_holes()])
+    with pytest.raises(ValueError, match="unknown"):
+        AutoInpainter.from_inpainters([tiny_model], methods=["no-such-method"])
+    with pytest.raises(ValueError, match="adapt"):
+        AutoInpainter.from_inpainters([], methods=["telea"], adapt_steps=2)
+    with pytest.raises(ValueError, match="at least one"):
+        AutoInpainter.from_inpainters([], methods=[])
+
+
+def test_adapted_model_is_a_candidate(tiny_model):
+    torch.set_num_threads(1)
+    auto = AutoInpainter.from_inpainters([tiny_model], methods=["telea"], adapt_steps=2)
+    img, mask = _photo(), _holes()
+    out = auto(img, mask)
+    assert np.array_equal(out[~mask], img[~mask])
+    assert all("tiny+adapt" in c.scores for c in auto.last_choices[0])
+    before = [p.clone() for p in tiny_model.generator.parameters()]
+    auto(img, mask)
+    assert all(torch.equal(a, b) for a, b in zip(before, tiny_model.generator.parameters(),
+                                                  strict=True))
