@@ -56,9 +56,26 @@ def _facade_images(count: int, size: int) -> list[np.ndarray]:
     return [render_facade("val", i, size) for i in range(count)]
 
 
+def _photos(split: str, textures: bool | None = None) -> Callable[[int, int], list[np.ndarray]]:
+    """Crops of scikit-image's bundled photographs (:mod:`context_encoder.data.photos`)."""
+    def images(count: int, size: int) -> list[np.ndarray]:
+        from ..data.photos import photo_images
+
+        return photo_images(split, size, count, textures=textures)
+
+    return images
+
+
 #: Named evaluation sets: ``name -> fn(count, size)`` returning HxWx3 uint8 images. Any
-#: other ``data`` is read as a folder of images.
-EVAL_SETS: dict[str, Callable[[int, int], list[np.ndarray]]] = {"facades": _facade_images}
+#: other ``data`` is read as a folder of images. ``photos``: the "report" photos (figures);
+#: ``photos-tune``: the "tune" photos (defaults were chosen on these); ``textures``: the
+#: report split's whole-frame textures (brick, grass).
+EVAL_SETS: dict[str, Callable[[int, int], list[np.ndarray]]] = {
+    "facades": _facade_images,
+    "photos": _photos("report"),
+    "photos-tune": _photos("tune"),
+    "textures": _photos("report", textures=True),
+}
 
 
 def _folder_images(folder: str, count: int, size: int) -> list[np.ndarray]:
@@ -161,6 +178,21 @@ def _model_name(model: str) -> str:
     return Path(model).stem if Path(model).suffix else model
 
 
+def _load_model(model: str, device: str, auto_models: Sequence[str], adapt: int) -> Any:
+    """The inpainter for a ``--model`` entry: ``auto`` (over ``auto_models``, adapting for
+    ``adapt`` steps), or a model (adapted on each image when ``adapt`` > 0)."""
+    from ..inference import AUTO, AdaptedInpainter, AutoInpainter, Inpainter
+
+    if model == AUTO:
+        return AutoInpainter(tuple(auto_models), adapt_steps=adapt, device=device)
+    inp = Inpainter.from_pretrained(model, device=device)
+    return AdaptedInpainter(inp, adapt) if adapt else inp
+
+
+def _column(model: str, adapt: int) -> str:
+    return _model_name(model) + (f"+adapt{adapt}" if adapt else "")
+
+
 def evaluate(
     *,
     models: Sequence[str] = (),
@@ -172,20 +204,25 @@ def evaluate(
     size: int = 128,
     device: str = "auto",
     keep_examples: int = 6,
+    adapt: int = 0,
 ) -> EvalResult:
     """Fill ``count`` images with each model and method and score the holes.
 
-    ``models``: shipped names or paths of models (each becomes a method named after it);
-    ``methods``: baseline names (default: every baseline that can run here). Unknown
-    names, models and masks fail before any image is filled.
+    ``models``: shipped names or paths of models (each becomes a method named after it), or
+    ``auto`` (:class:`~context_encoder.inference.AutoInpainter` over the other models, or
+    over the shipped model for ``mask`` when none is named); ``methods``: baseline names
+    (default: every baseline that can run here). ``adapt``: steps of test-time adaptation
+    for every model and for auto (columns ``NAME+adaptN``). Unknown names, models and masks
+    fail before any image is filled.
     """
     if count < 1:
         raise UsageError(f"count must be >= 1, got {count}")
-    from ..inference import Inpainter
-
+    if adapt < 0:
+        raise UsageError(f"adapt must be >= 0 steps, got {adapt}")
     names = list(available_baselines()) if methods is None else list(methods)
     baselines = {name: get_baseline(name) for name in names}
-    inpainters = {_model_name(m): Inpainter.from_pretrained(m, device=device) for m in models}
+    plain = [m for m in models if m != "auto"] or [default_model_for(mask)]
+    inpainters = {_column(m, adapt): _load_model(m, device, plain, adapt) for m in models}
     images = load_eval_images(data, count, size)
     masks = make_eval_masks(mask, len(images), size, seed)
     res = EvalResult(count=len(images), mask=mask)
