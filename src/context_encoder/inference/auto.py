@@ -191,7 +191,7 @@ class AutoInpainter(InpainterBase):
         # when there is no model
         self.geometry = WindowGeometry(first.config if first else ModelConfig(task="full"))
         self.last_choices: list[list[GroupChoice]] = []
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # inpaint_with_choices holds it around a call
 
     def __repr__(self) -> str:
         return (f"AutoInpainter(models={list(self.inpainters)!r}, methods={self.methods!r}, "
