@@ -190,3 +190,48 @@ def test_demo_grid_is_the_docs_grid(mask, tmp_path):
         expected[cell] = fill
     assert got.shape == docs.shape and (got == expected).all()
     assert encode_image(docs_png, "PNG") == (DOCS / f"demo_{mask}.png").read_bytes()
+
+
+def test_evaluate_auto_on_photos_scores_like_a_model(tiny_models):
+    """``auto`` and ``--adapt`` are columns like any other; ``photos`` is a named set."""
+    res = evaluate(models=["auto", tiny_models["full"]], methods=["telea"], data="photos",
+                   mask="thick", count=3, size=64, device="cpu")
+    assert set(res.methods) == {"auto", "full", "telea"}
+    assert all(np.isfinite(m["psnr"]) for m in res.methods.values())
+    chosen = res.methods["auto"]["chosen"]  # holes per winning method, over the 3 images
+    assert set(chosen) <= {"telea", "ns", "biharmonic", "patchmatch", "full"}
+    assert sum(chosen.values()) >= 3
+    assert "chosen" not in res.methods["full"]
+    res = evaluate(models=[tiny_models["full"]], methods=[], data="photos-tune", mask="thick",
+                   count=2, size=64, device="cpu", adapt=1)
+    assert set(res.methods) == {"full+adapt1"}
+    with pytest.raises(ValueError, match="adapt"):
+        evaluate(models=[tiny_models["full"]], methods=[], count=1, size=64, adapt=-1)
+
+
+def test_photo_sets_are_the_split_crops():
+    from context_encoder.data.photos import photo_images
+    from context_encoder.evaluation import load_eval_images
+
+    for name, split in (("photos", "report"), ("photos-tune", "tune")):
+        got = load_eval_images(name, 3, 64)
+        assert all(np.array_equal(a, b) for a, b in zip(got, photo_images(split, 64, 3),
+                                                        strict=True))
+
+
+def test_demo_photo_section(tmp_path, monkeypatch, capsys):
+    """The demo's real-photo section: auto against the model and the classical methods,
+    with how often auto chose each, in the summary and a report with its grid."""
+    import context_encoder.demo as demo
+
+    def small(*, models, mask, count, device, data="facades", **kw):
+        return evaluate(models=models, methods=["telea"], mask=mask, count=2, size=64,
+                        device="cpu", data=data)
+
+    monkeypatch.setattr(demo, "evaluate", small)
+    summary = demo.run_demo(tmp_path / "d", count=1, device="cpu", log=print, photos=2)
+    assert set(summary) == {"center", "thick", "photos-center", "photos-thick"}
+    auto = summary["photos-thick"]["methods"]["auto"]
+    assert sum(auto["chosen"].values()) >= 2
+    assert (tmp_path / "d" / "report-photos-thick" / "examples.png").exists()
+    assert "auto chose:" in capsys.readouterr().out

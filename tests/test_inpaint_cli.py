@@ -372,3 +372,56 @@ def test_cli_argv_prepass_only_joins_box_values():
     assert _join_box_values(["--box", "-o"]) == ["--box", "-o"]  # argparse says what is missing
     assert _join_box_values(["--", "--box", "-1,2,3,4"]) == ["--", "--box", "-1,2,3,4"]
     assert _join_box_values(["--box"]) == ["--box"]
+
+
+# -- auto and adaptation (issue 14) --------------------------------------------------------
+def test_cli_default_is_auto_and_says_what_it_chose(tmp_path, model_files, capsys, monkeypatch):
+    """Without --method or --model the fill is auto over the default model and the classical
+    methods, with one line per image naming the choice."""
+    from context_encoder.inference import Inpainter
+
+    monkeypatch.setattr(Inpainter, "DEFAULT_MODEL", str(model_files["full"]))
+    src = tmp_path / "in"
+    src.mkdir()
+    arrays = {n: _rand((48, 64, 3), seed=i) for i, n in enumerate(("a", "b"))}
+    for n, a in arrays.items():
+        Image.fromarray(a).save(src / f"{n}.png")
+    code = _run_cli(["inpaint", str(src), "-o", str(tmp_path / "out"), "--box", "10,10,12,9",
+                     "--device", "cpu"])
+    out = capsys.readouterr().out
+    assert code == 0 and out.count("auto chose") == 2
+    assert "(1 hole)" in out
+    m = box_mask((48, 64), "10,10,12,9")
+    for n, a in arrays.items():
+        b = np.asarray(Image.open(tmp_path / "out" / f"{n}.png"))
+        assert np.array_equal(b[~m], a[~m])
+
+
+def test_cli_model_alone_is_that_model_only(tmp_path, model_files, capsys):
+    arr = _rand((48, 64, 3))
+    Image.fromarray(arr).save(tmp_path / "a.png")
+    code = _run_cli(["inpaint", str(tmp_path / "a.png"), "-o", str(tmp_path / "o.png"), "--box",
+                     "10,10,12,9", "--model", str(model_files["full"]), "--device", "cpu"])
+    assert code == 0 and "auto chose" not in capsys.readouterr().out
+    code = _run_cli(["inpaint", str(tmp_path / "a.png"), "-o", str(tmp_path / "p.png"), "--box",
+                     "10,10,12,9", "--model", str(model_files["full"]), "--method", "auto",
+                     "--device", "cpu"])
+    assert code == 0 and "auto chose" in capsys.readouterr().out
+
+
+def test_cli_adapt_with_a_model_and_refusals(tmp_path, model_files, capsys):
+    arr = _rand((48, 64, 3))
+    Image.fromarray(arr).save(tmp_path / "a.png")
+    base = ["inpaint", str(tmp_path / "a.png"), "--box", "10,10,12,9", "--device", "cpu"]
+    model = ["--model", str(model_files["full"])]
+    assert _run_cli([*base, "-o", str(tmp_path / "o.png"), *model]) == 0
+    assert _run_cli([*base, "-o", str(tmp_path / "p.png"), *model, "--adapt", "2"]) == 0
+    plain, adapted = (np.asarray(Image.open(tmp_path / n)) for n in ("o.png", "p.png"))
+    m = box_mask(arr.shape, "10,10,12,9")
+    assert np.array_equal(adapted[~m], arr[~m]) and not np.array_equal(adapted[m], plain[m])
+    assert _run_cli([*base, "-o", str(tmp_path / "q.png"), "--method", "telea",
+                     "--adapt", "2"]) == 2
+    _one_error(capsys, "--adapt", "classical")
+    assert _run_cli([*base, "-o", str(tmp_path / "q.png"), *model, "--adapt", "-1"]) == 2
+    _one_error(capsys, "--adapt", ">= 0")
+    assert not (tmp_path / "q.png").exists()

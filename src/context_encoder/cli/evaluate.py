@@ -21,9 +21,15 @@ __all__ = ["add_parser"]
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("evaluate", help="score models and classical methods")
     p.add_argument("--model", action="append", default=None,
-                   help="shipped model name or path (repeatable; default: the shipped model "
-                        "for the mask kind)")
-    p.add_argument("--data", default="facades", help="'facades' (val split) or an image folder")
+                   help="shipped model name or path, or 'auto' (per hole, the best of the other "
+                        "models and the classical methods on test holes cut into the photo) "
+                        "(repeatable; default: the shipped model for the mask kind)")
+    p.add_argument("--adapt", type=int, default=0, metavar="STEPS",
+                   help="fine-tune every model (and auto's) on each image first (default 0)")
+    p.add_argument("--data", default="facades",
+                   help="'facades' (val split), 'photos' (scikit-image's photographs, report "
+                        "split), 'photos-tune' (the split defaults were tuned on), 'textures' "
+                        "(brick, grass) or an image folder")
     p.add_argument("--mask", default="center", choices=EVAL_MASKS)
     p.add_argument("--count", type=int, default=100)
     p.add_argument("--seed", type=int, default=0)
@@ -47,7 +53,8 @@ def add_parser(sub: Any) -> None:
             methods = [] if args.methods == "none" else [
                 m.strip() for m in args.methods.split(",") if m.strip()]
         res = evaluate(models=models, methods=methods, data=args.data, mask=args.mask,
-                       count=args.count, seed=args.seed, size=args.size, device=args.device)
+                       count=args.count, seed=args.seed, size=args.size, device=args.device,
+                       adapt=args.adapt)
         print(f"{res.count} images, {res.mask} holes")
         print(markdown_table(res))
         if args.json_out:

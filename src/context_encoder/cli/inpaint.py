@@ -1,5 +1,12 @@
 """``context-encoder inpaint``: fill the holes of an image, or of a folder of images.
 
+Which filler: ``--method auto`` (the default) chooses, for each group of holes, between the
+model (``--model``, default the shipped free-form model) and the classical methods by testing
+them on the photo (:class:`~context_encoder.inference.AutoInpainter`), and prints what it chose
+for each image; ``--model NAME`` alone fills with that model only; ``--method NAME`` with a
+classical method. ``--adapt STEPS`` fine-tunes the model on each photo first (with auto, the
+adapted model is one more candidate; with ``--model``, it fills the holes).
+
 Every output is checked before the model loads or any image is read: an output is never an
 input (not even with ``--overwrite``), an existing file needs ``--overwrite``, and in folder
 mode no two inputs may map to the same output.
@@ -17,7 +24,14 @@ from typing import Any
 import numpy as np
 
 from ..errors import CheckpointError, UsageError
-from ..inference import BaselineInpainter, Inpainter, InpainterBase
+from ..inference import (
+    AUTO,
+    AdaptedInpainter,
+    AutoInpainter,
+    BaselineInpainter,
+    Inpainter,
+    InpainterBase,
+)
 from ..io.files import check_output, same_file
 from ..io.images import (
     DEFAULT_MAX_PIXELS,
@@ -53,14 +67,23 @@ def add_parser(sub: Any) -> None:
                    help="lines to follow inside the hole (non-zero = a stroke, the image's "
                         "size), or a folder of sketches paired by stem as masks are; for a "
                         "sketch-guided model (trained with --guide sketch)")
-    p.add_argument("--model", default=Inpainter.DEFAULT_MODEL, metavar="NAME|PATH",
-                   help="shipped model name, exported .safetensors file or run folder "
+    p.add_argument("--model", default=None, metavar="NAME|PATH",
+                   help="shipped model name, exported .safetensors file or run folder: alone, "
+                        "fill with this model only; with --method auto, the model auto tries "
                         f"(default {Inpainter.DEFAULT_MODEL})")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
     p.add_argument("--method", metavar="NAME",
-                   help="a classical method instead of the model: mean, telea, ns, "
-                        "biharmonic, patchmatch")
+                   help="auto (the default without --model): for each hole, the model or "
+                        "classical method that best fills test holes of its shape cut into "
+                        "the photo; or a classical method: mean, telea, ns, biharmonic, "
+                        "patchmatch")
+    p.add_argument("--adapt", type=int, default=0, metavar="STEPS",
+                   help="fine-tune the model on each photo for STEPS steps first (0 = off, "
+                        "the default; ~30 is enough): with auto the adapted model is one more "
+                        "candidate, with --model it fills the holes")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of auto's test holes and of --adapt (default 0)")
     p.add_argument("--ext", metavar="EXT",
                    help="output format in folder mode, e.g. png (default: the input's)")
     p.add_argument("--feather", type=int, default=2, help="seam blending width in px (default 2)")
@@ -73,17 +96,38 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
+def _method(args: argparse.Namespace) -> str | None:
+    """The classical method or ``auto`` asked for; None for ``--model`` alone."""
+    if args.method is None:
+        return None if args.model is not None else AUTO
+    return args.method
+
+
 def _make_inpainter(args: argparse.Namespace) -> InpainterBase:
-    if args.method:
+    method = _method(args)
+    if args.adapt < 0:
+        raise UsageError(f"--adapt must be >= 0 steps, got {args.adapt}")
+    if args.adapt and method not in (None, AUTO):
+        raise UsageError(f"--adapt fine-tunes a model; --method {method} is a classical method")
+    model = args.model or Inpainter.DEFAULT_MODEL
+    if method == AUTO:
         try:
-            return BaselineInpainter(args.method)
+            return AutoInpainter((model,), adapt_steps=args.adapt, seed=args.seed,
+                                 device=args.device, precision=args.precision,
+                                 feather=args.feather)
+        except (CheckpointError, ValueError, RuntimeError, OSError) as e:
+            raise UsageError(str(e)) from e
+    if method:
+        try:
+            return BaselineInpainter(method)
         except ImportError as e:
-            raise UsageError(f"--method {args.method}: the baselines are unavailable ({e})") from e
+            raise UsageError(f"--method {method}: the baselines are unavailable ({e})") from e
         except ValueError as e:
             raise UsageError(str(e)) from e
     try:
-        return Inpainter.from_pretrained(args.model, device=args.device, precision=args.precision,
-                                         feather=args.feather)
+        inp = Inpainter.from_pretrained(model, device=args.device, precision=args.precision,
+                                        feather=args.feather)
+        return AdaptedInpainter(inp, args.adapt, args.seed) if args.adapt else inp
     except (CheckpointError, ValueError, RuntimeError, OSError) as e:
         raise UsageError(str(e)) from e
 
@@ -186,6 +230,8 @@ def _inpaint_file(inpainter: InpainterBase, src: Path, rel: Path, out: Path,
         except (ValueError, RuntimeError) as e:  # RuntimeError: e.g. a missing optional baseline
             raise ValueError(f"{str(src)!r}: {e}") from e
         save_image(result, out, info)
+    if isinstance(inpainter, AutoInpainter):
+        print(f"{src}: auto chose {inpainter.describe()}")
     for w in caught:
         print(f"context-encoder inpaint: warning: {str(src)!r}: {w.message}", file=sys.stderr)
 

@@ -56,9 +56,26 @@ def _facade_images(count: int, size: int) -> list[np.ndarray]:
     return [render_facade("val", i, size) for i in range(count)]
 
 
+def _photos(split: str, textures: bool | None = None) -> Callable[[int, int], list[np.ndarray]]:
+    """Crops of scikit-image's bundled photographs (:mod:`context_encoder.data.photos`)."""
+    def images(count: int, size: int) -> list[np.ndarray]:
+        from ..data.photos import photo_images
+
+        return photo_images(split, size, count, textures=textures)
+
+    return images
+
+
 #: Named evaluation sets: ``name -> fn(count, size)`` returning HxWx3 uint8 images. Any
-#: other ``data`` is read as a folder of images.
-EVAL_SETS: dict[str, Callable[[int, int], list[np.ndarray]]] = {"facades": _facade_images}
+#: other ``data`` is read as a folder of images. ``photos``: the "report" photos (figures);
+#: ``photos-tune``: the "tune" photos (defaults were chosen on these); ``textures``: the
+#: report split's whole-frame textures (brick, grass).
+EVAL_SETS: dict[str, Callable[[int, int], list[np.ndarray]]] = {
+    "facades": _facade_images,
+    "photos": _photos("report"),
+    "photos-tune": _photos("tune"),
+    "textures": _photos("report", textures=True),
+}
 
 
 def _folder_images(folder: str, count: int, size: int) -> list[np.ndarray]:
@@ -138,14 +155,18 @@ def _score(outputs: list[np.ndarray], images: list[np.ndarray], masks: list[np.n
     return entry
 
 
-def _fill_with_model(inpainter: Any, images: list[np.ndarray], masks: list[np.ndarray]
-                     ) -> tuple[list[np.ndarray], float]:
-    """A model's fills, in batches of :data:`MODEL_BATCH`, and their time (after a warm-up)."""
+def _fill_with_model(inpainter: Any, images: list[np.ndarray], masks: list[np.ndarray],
+                     chosen: dict[str, int] | None = None) -> tuple[list[np.ndarray], float]:
+    """A model's fills, in batches of :data:`MODEL_BATCH`, and their time (after a warm-up).
+    ``chosen``: for auto, counts the holes each method filled."""
     inpainter(images[:2], masks[:2])  # warm-up: the first call pays for allocations
     t0 = time.perf_counter()
     outs: list[np.ndarray] = []
     for i in range(0, len(images), MODEL_BATCH):
         outs += inpainter(images[i : i + MODEL_BATCH], masks[i : i + MODEL_BATCH])
+        for c in (c for image in getattr(inpainter, "last_choices", []) for c in image):
+            if chosen is not None:
+                chosen[c.method] = chosen.get(c.method, 0) + c.holes
     return outs, time.perf_counter() - t0
 
 
@@ -161,6 +182,21 @@ def _model_name(model: str) -> str:
     return Path(model).stem if Path(model).suffix else model
 
 
+def _load_model(model: str, device: str, auto_models: Sequence[str], adapt: int) -> Any:
+    """The inpainter for a ``--model`` entry: ``auto`` (over ``auto_models``, adapting for
+    ``adapt`` steps), or a model (adapted on each image when ``adapt`` > 0)."""
+    from ..inference import AUTO, AdaptedInpainter, AutoInpainter, Inpainter
+
+    if model == AUTO:
+        return AutoInpainter(tuple(auto_models), adapt_steps=adapt, device=device)
+    inp = Inpainter.from_pretrained(model, device=device)
+    return AdaptedInpainter(inp, adapt) if adapt else inp
+
+
+def _column(model: str, adapt: int) -> str:
+    return _model_name(model) + (f"+adapt{adapt}" if adapt else "")
+
+
 def evaluate(
     *,
     models: Sequence[str] = (),
@@ -172,20 +208,25 @@ def evaluate(
     size: int = 128,
     device: str = "auto",
     keep_examples: int = 6,
+    adapt: int = 0,
 ) -> EvalResult:
     """Fill ``count`` images with each model and method and score the holes.
 
-    ``models``: shipped names or paths of models (each becomes a method named after it);
-    ``methods``: baseline names (default: every baseline that can run here). Unknown
-    names, models and masks fail before any image is filled.
+    ``models``: shipped names or paths of models (each becomes a method named after it), or
+    ``auto`` (:class:`~context_encoder.inference.AutoInpainter` over the other models, or
+    over the shipped model for ``mask`` when none is named); ``methods``: baseline names
+    (default: every baseline that can run here). ``adapt``: steps of test-time adaptation
+    for every model and for auto (columns ``NAME+adaptN``). Unknown names, models and masks
+    fail before any image is filled.
     """
     if count < 1:
         raise UsageError(f"count must be >= 1, got {count}")
-    from ..inference import Inpainter
-
+    if adapt < 0:
+        raise UsageError(f"adapt must be >= 0 steps, got {adapt}")
     names = list(available_baselines()) if methods is None else list(methods)
     baselines = {name: get_baseline(name) for name in names}
-    inpainters = {_model_name(m): Inpainter.from_pretrained(m, device=device) for m in models}
+    plain = [m for m in models if m != "auto"] or [default_model_for(mask)]
+    inpainters = {_column(m, adapt): _load_model(m, device, plain, adapt) for m in models}
     images = load_eval_images(data, count, size)
     masks = make_eval_masks(mask, len(images), size, seed)
     res = EvalResult(count=len(images), mask=mask)
@@ -195,11 +236,16 @@ def evaluate(
     res.examples["input"] = [np.where(m[..., None], np.array(MEAN_RGB, np.uint8), im)
                              for im, m in shown]
     res.examples["ground truth"] = images[:keep_examples]
-    fills = [*((name, partial(_fill_with_model, inp)) for name, inp in inpainters.items()),
+    chosen: dict[str, dict[str, int]] = {name: {} for name, inp in inpainters.items()
+                                         if hasattr(inp, "last_choices")}
+    fills = [*((name, partial(_fill_with_model, inp, chosen=chosen.get(name)))
+               for name, inp in inpainters.items()),
              *((name, partial(_fill_with_baseline, fn)) for name, fn in baselines.items())]
     for name, fill in fills:  # models first, then baselines: the grid's column order
         outs, seconds = fill(images, masks)
         entry = _score(outs, images, masks, bins, seconds)
+        if name in chosen:  # auto: holes filled by each method
+            entry["chosen"] = dict(sorted(chosen[name].items(), key=lambda kv: -kv[1]))
         res.methods[name] = entry
         res.examples[name] = outs[:keep_examples]
         logger.info("%s: %s", name, {k: round(entry[k], 4) for k in METRIC_KEYS})

@@ -39,12 +39,13 @@ the classical methods by filling probe holes of the same shape cut into known pi
 """
 
 from ..io.images import box_mask, load_image, load_mask, save_image
-from .auto import AUTO, AutoInpainter, GroupChoice, describe
+from .auto import AUTO, AdaptedInpainter, AutoInpainter, GroupChoice, describe
 from .inpainter import STAGES, BaselineInpainter, Inpainter, InpainterBase
 
 __all__ = [
     "AUTO",
     "STAGES",
+    "AdaptedInpainter",
     "AutoInpainter",
     "BaselineInpainter",
     "GroupChoice",

@@ -44,7 +44,7 @@ from .arrays import check_image, to_rgb01
 from .inpainter import Inpainter, InpainterBase
 from .windows import WindowGeometry, group_holes
 
-__all__ = ["AUTO", "AutoInpainter", "GroupChoice", "describe"]
+__all__ = ["AUTO", "AdaptedInpainter", "AutoInpainter", "GroupChoice", "describe"]
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +93,42 @@ def _model_name(name: str | None, index: int) -> str:
     if not name:
         return f"model{index + 1}"
     return Path(name).stem if (Path(name).suffix or "/" in name or "\\" in name) else name
+
+
+def adapted_inpainter(inpainter: Inpainter, rgb01: np.ndarray, hole: np.ndarray, steps: int,
+                      seed: int = 0) -> Inpainter:
+    """``inpainter``'s model fine-tuned on the photo ``rgb01`` around ``hole``
+    (:func:`context_encoder.adapt.adapt_generator`, from fp32 weights), as an inpainter."""
+    from ..adapt import adapt_generator
+
+    base = copy.deepcopy(inpainter.generator).float().to(memory_format=torch.contiguous_format)
+    gen = adapt_generator(base, inpainter.config, rgb01, hole, steps=steps, seed=seed)
+    return Inpainter(gen, inpainter.config, device=inpainter.device,
+                     precision=inpainter.amp_dtype, feather=inpainter.feather,
+                     name=f"{inpainter.name}+adapt", batch_size=inpainter.batch_size)
+
+
+class AdaptedInpainter(InpainterBase):
+    """A model fine-tuned on each photo before it fills the photo's holes (``--adapt``
+    with ``--model``): ``steps`` Adam steps of :func:`context_encoder.adapt.adapt_generator`
+    from the weights of ``inpainter``, which stay as they were."""
+
+    def __init__(self, inpainter: Inpainter, steps: int, seed: int = 0) -> None:
+        if int(steps) < 1:
+            raise ValueError(f"adaptation needs steps >= 1, got {steps}")
+        self.inpainter, self.steps, self.seed = inpainter, int(steps), int(seed)
+        self.name = f"{_model_name(inpainter.name, 0)}+adapt"
+
+    def __repr__(self) -> str:
+        return f"AdaptedInpainter({self.inpainter!r}, steps={self.steps}, seed={self.seed})"
+
+    def _fill(self, images: list[np.ndarray], masks: list[np.ndarray]) -> list[np.ndarray]:
+        out = []
+        for img, mask in zip(images, masks, strict=True):
+            rgb = to_rgb01(img)
+            tuned = adapted_inpainter(self.inpainter, rgb, mask, self.steps, self.seed)
+            out.append(tuned.inpaint_array(rgb, mask))
+        return out
 
 
 class AutoInpainter(InpainterBase):
@@ -155,7 +191,7 @@ class AutoInpainter(InpainterBase):
         # when there is no model
         self.geometry = WindowGeometry(first.config if first else ModelConfig(task="full"))
         self.last_choices: list[list[GroupChoice]] = []
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # inpaint_with_choices holds it around a call
 
     def __repr__(self) -> str:
         return (f"AutoInpainter(models={list(self.inpainters)!r}, methods={self.methods!r}, "
@@ -190,17 +226,9 @@ class AutoInpainter(InpainterBase):
     # -- the fill -------------------------------------------------------------------------
     def _adapted(self, rgb: np.ndarray, mask: np.ndarray) -> dict[str, FillFn]:
         """Each model fine-tuned on this photo, as candidates named ``"<model>+adapt"``."""
-        from ..adapt import adapt_generator
-
-        out: dict[str, FillFn] = {}
-        for key, inp in self.inpainters.items():
-            base = copy.deepcopy(inp.generator).float().to(memory_format=torch.contiguous_format)
-            gen = adapt_generator(base, inp.config, rgb, mask, steps=self.adapt_steps,
-                                  seed=self.seed)
-            tuned = Inpainter(gen, inp.config, device=inp.device, precision=inp.amp_dtype,
-                              feather=inp.feather, name=f"{key}+adapt", batch_size=inp.batch_size)
-            out[f"{key}+adapt"] = inpainter_filler(tuned)
-        return out
+        return {f"{key}+adapt": inpainter_filler(
+                    adapted_inpainter(inp, rgb, mask, self.adapt_steps, self.seed))
+                for key, inp in self.inpainters.items()}
 
     def _candidates(self, rgb: np.ndarray, mask: np.ndarray) -> dict[str, FillFn]:
         """Classical methods first (Telea, the default, leading), then models, then
