@@ -247,7 +247,7 @@ def test_shipped_models_load_lazily_once(tiny_model, monkeypatch):
     monkeypatch.setattr(server_store.Inpainter, "from_pretrained", from_pretrained)
     with TestClient(create_app(str(tiny_model), device="cpu")) as c:
         models = {m["name"]: m for m in c.get("/api/v1/models").json()["models"]}
-        assert set(models) == {"tiny", "alt"}
+        assert set(models) == {"auto", "tiny", "alt"}
         assert models["alt"]["loaded"] is False and models["alt"]["task"] == "full"
         for _ in range(2):
             r = _post(c, _encode(_image(20, 20)), box="2,2,5,5", model="alt")

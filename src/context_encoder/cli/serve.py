@@ -36,10 +36,15 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--host", default="127.0.0.1",
                    help="address to bind (default 127.0.0.1; 0.0.0.0 exposes the server)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    p.add_argument("--model", default=Inpainter.DEFAULT_MODEL, metavar="NAME|PATH",
-                   help="default model: a shipped name or an exported .safetensors file / "
-                        f"run folder (default {Inpainter.DEFAULT_MODEL}); requests may "
-                        "name only shipped models or this one")
+    p.add_argument("--model", default=None, metavar="NAME|PATH",
+                   help="the server's model: a shipped name or an exported .safetensors file / "
+                        f"run folder (default {Inpainter.DEFAULT_MODEL}); requests may name "
+                        "'auto' (the default unless --model is given: per hole, the best of "
+                        "this model and the classical methods, tested on the photo), this "
+                        "model or a shipped one")
+    p.add_argument("--adapt", type=int, default=0, metavar="STEPS",
+                   help="auto also tries the model fine-tuned for STEPS steps on each photo "
+                        "(default 0: off)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
     upload_mb, megapixels = DEFAULT_MAX_UPLOAD_BYTES / 2**20, DEFAULT_MAX_PIXELS / 1e6
     p.add_argument("--max-upload-mb", type=float, default=upload_mb,
@@ -70,6 +75,8 @@ def add_parser(sub: Any) -> None:
 def _check(args: argparse.Namespace) -> None:
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be in 0..65535, got {args.port}")
+    if args.adapt < 0:
+        raise UsageError(f"--adapt must be >= 0, got {args.adapt}")
     for name in ("workers", "max_queue", "max_uploads"):
         value = getattr(args, name)
         if value is not None and value < 1:
@@ -122,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         app = create_app(
             args.model,
+            adapt_steps=args.adapt,
             device=args.device,
             max_upload_bytes=int(args.max_upload_mb * 1024 * 1024),
             max_pixels=int(args.max_megapixels * 1_000_000),

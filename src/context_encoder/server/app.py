@@ -29,7 +29,6 @@ from fastapi.staticfiles import StaticFiles
 from PIL import Image
 
 from .. import __version__
-from ..inference import Inpainter
 from ..io.images import DEFAULT_MAX_PIXELS, INPUT_FORMATS
 from . import DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_WORKERS
 from .errors import ApiError
@@ -53,9 +52,10 @@ def _checked_hosts(trusted_hosts: list[str] | None) -> list[str] | None:
 
 
 def create_app(
-    model: str = Inpainter.DEFAULT_MODEL,
+    model: str | None = None,
     *,
     device: str = "auto",
+    adapt_steps: int = 0,
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     workers: int = DEFAULT_WORKERS,
@@ -64,8 +64,12 @@ def create_app(
     body_timeout: float = DEFAULT_BODY_TIMEOUT,
     trusted_hosts: list[str] | None = None,
 ) -> FastAPI:
-    """Build the server: load ``model`` (a shipped name or a path; the default model of
-    requests), and serve the API and the page.
+    """Build the server: load ``model`` (a shipped name or a path; default
+    ``facades-freeform-128``), and serve the API and the page. Requests choose ``auto``
+    (the first in the list: per hole, the best of ``model`` and the classical methods,
+    tested on the photo itself; with ``adapt_steps`` > 0 also ``model`` fine-tuned on the
+    photo), ``model`` or another shipped model; without a ``model`` field they get
+    ``auto`` when no ``model`` was given here, else ``model``.
 
     ``max_upload_bytes`` bounds the request body, ``max_pixels`` the width x height of
     uploaded images (checked from the header before decoding); ``workers`` is the number
@@ -88,9 +92,11 @@ def create_app(
     if Image.MAX_IMAGE_PIXELS is not None and max_pixels > Image.MAX_IMAGE_PIXELS:
         Image.MAX_IMAGE_PIXELS = max_pixels
 
-    store = ModelStore(str(model), device)
-    first = store.get(store.default)  # load the default model now: fail fast
-    service = Service(store, limits, device=str(first.device))
+    if adapt_steps < 0:
+        raise ValueError(f"adapt_steps must be >= 0, got {adapt_steps}")
+    store = ModelStore(None if model is None else str(model), device, adapt_steps)
+    store.get(store.default)  # load the default model (and auto's) now: fail fast
+    service = Service(store, limits, device=str(store.get(store.model).device))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..inference.auto import AutoInpainter, describe
 from ..io.images import (
     DEFAULT_MAX_PIXELS,
     MEDIA_TYPES,
@@ -175,7 +176,12 @@ class Service:
             inpainter = self.store.get(job.model)
             t1 = time.perf_counter()
             try:
-                result = inpainter.inpaint_array(image, hole, **guide)
+                if isinstance(inpainter, AutoInpainter):
+                    result, choices = inpainter.inpaint_with_choices(image, hole)
+                    headers["X-Inpaint-Method"] = describe(choices)
+                else:
+                    result = inpainter.inpaint_array(image, hole, **guide)
+                    headers["X-Inpaint-Method"] = job.model
             except ValueError as e:  # the inpainter's checks (sizes, full masks)
                 raise ApiError(422, str(e)) from e
             headers["X-Inference-Ms"] = f"{(time.perf_counter() - t1) * 1000:.1f}"

@@ -12,10 +12,14 @@ from typing import Any
 from ..checkpoint import list_pretrained, read_model_config
 from ..config import ModelConfig
 from ..errors import CheckpointError
-from ..inference import Inpainter
+from ..inference import AutoInpainter, Inpainter
 from .errors import ApiError
 
-__all__ = ["ModelStore"]
+__all__ = ["AUTO", "ModelStore"]
+
+#: The name of the method that picks, per hole, the best of the server's model and the
+#: classical methods by testing them on the photo itself (the first entry of the list).
+AUTO = "auto"
 
 logger = logging.getLogger(__name__)
 
@@ -50,29 +54,38 @@ class ModelStore:
     Only these names are accepted from requests: a request can never make the server
     open a path of its choosing."""
 
-    def __init__(self, model: str, device: str) -> None:
+    def __init__(self, model: str | None, device: str, adapt_steps: int = 0) -> None:
         self.device = device
-        self.default = _public_name(model)
+        self.adapt_steps = adapt_steps
+        source = model or Inpainter.DEFAULT_MODEL
+        self.model = _public_name(source)  # the server's model, auto's learned candidate
+        self.default = AUTO if model is None else self.model
         self._source: dict[str, str] = {n: n for n in _shipped()}
-        self._source[self.default] = model
-        self._loaded: dict[str, Inpainter] = {}
-        self._lock = threading.Lock()
+        self._source[self.model] = source
+        self._loaded: dict[str, Inpainter | AutoInpainter] = {}
+        self._lock = threading.RLock()  # auto loads the model inside its own load
         self._info: dict[str, dict[str, Any]] = {}
 
     @property
     def names(self) -> list[str]:
-        return [self.default] + sorted(n for n in self._source if n != self.default)
+        return [AUTO, self.model] + sorted(n for n in self._source if n != self.model)
 
     def check(self, name: str | None) -> str:
         """The model to use for a request's ``model`` field (400 when unknown)."""
         if name is None or name.strip() == "":
             return self.default
-        if name not in self._source:
+        if name != AUTO and name not in self._source:
             raise ApiError(400, f"unknown model {name!r}; this server has: "
                                 f"{', '.join(self.names)}")
         return name
 
-    def get(self, name: str) -> Inpainter:
+    def _load(self, name: str) -> Inpainter | AutoInpainter:
+        if name == AUTO:
+            return AutoInpainter.from_inpainters([self.get(self.model)],
+                                                 adapt_steps=self.adapt_steps)
+        return Inpainter.from_pretrained(self._source[name], device=self.device)
+
+    def get(self, name: str) -> Inpainter | AutoInpainter:
         """The loaded inpainter (loads it on first use; call from a worker thread)."""
         inp = self._loaded.get(name)
         if inp is not None:
@@ -81,7 +94,7 @@ class ModelStore:
             inp = self._loaded.get(name)
             if inp is None:
                 t0 = time.perf_counter()
-                inp = Inpainter.from_pretrained(self._source[name], device=self.device)
+                inp = self._load(name)
                 self._loaded[name] = inp
                 logger.info("model %s loaded in %.2f s (%r)", name, time.perf_counter() - t0, inp)
         return inp
@@ -91,7 +104,9 @@ class ModelStore:
 
     def info(self, name: str) -> dict[str, Any]:
         inp = self._loaded.get(name)
-        if inp is not None:
+        if name == AUTO:
+            out = {"name": AUTO, "task": "auto", "image_size": None, "bottleneck": None}
+        elif inp is not None:
             out = _config_info(name, inp.config)
         else:
             if name not in self._info:
