@@ -9,9 +9,7 @@ Chromium is launched through ``executable_path``.
 from __future__ import annotations
 
 import base64
-import importlib.util
 import io
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +19,8 @@ from PIL import Image
 pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
+from conftest import load_bench  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 W, H = 240, 160
 BRUSH = 10
@@ -31,11 +31,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("load_test", ROOT / "bench" / "load_test.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("load_test", mod)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_bench()
 
 
 def _test_image() -> np.ndarray:

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import io
 import struct
-import sys
 import threading
 import time
 import warnings
@@ -28,22 +26,15 @@ with warnings.catch_warnings():  # newer Starlette: "use httpx2" (a UserWarning 
     warnings.filterwarnings("ignore", message=".*httpx2.*")
     from fastapi.testclient import TestClient  # noqa: E402
 
+from conftest import load_bench  # noqa: E402
 from context_encoder.server import create_app  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _load_bench():
-    spec = importlib.util.spec_from_file_location("load_test", ROOT / "bench" / "load_test.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("load_test", mod)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_bench()
 
-
-@pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory) -> Path:
-    return _load_bench().make_tiny_model(tmp_path_factory.mktemp("model") / "tiny.safetensors")
 
 
 @pytest.fixture(scope="module")

@@ -5,11 +5,9 @@ before reading, and stalled uploads. Real servers listen on 127.0.0.1 only."""
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import io
 import json
 import socket
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -28,6 +26,7 @@ with warnings.catch_warnings():  # newer Starlette: "use httpx2" (a UserWarning 
     warnings.filterwarnings("ignore", message=".*httpx2.*")
     from fastapi.testclient import TestClient  # noqa: E402
 
+from conftest import load_bench  # noqa: E402
 from context_encoder.io.images import INPUT_FORMATS  # noqa: E402
 from context_encoder.server import create_app  # noqa: E402
 
@@ -37,16 +36,8 @@ CLI_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "TIFF", "GIF", "PPM", "TGA", "AVIF"
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("load_test", ROOT / "bench" / "load_test.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("load_test", mod)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_bench()
 
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> Path:
-    return _bench().make_tiny_model(tmp_path_factory.mktemp("model") / "tiny.safetensors")
 
 
 def _picture(h: int = 48, w: int = 64) -> np.ndarray:
