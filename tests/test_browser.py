@@ -21,7 +21,6 @@ pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
 from conftest import load_bench  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 W, H = 240, 160
 BRUSH = 10
 STROKE = [(40.0, 50.0), (120.0, 95.0), (200.0, 95.0)]  # image pixels
@@ -29,9 +28,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync", "--no-first-run",
                  "--disable-quic", "--disable-dev-shm-usage"]
 
-
-def _bench():
-    return load_bench()
 
 
 def _test_image() -> np.ndarray:
@@ -78,7 +74,7 @@ def test_paint_and_inpaint_in_headless_chromium(tmp_path, monkeypatch):
         return real_process(self, job)
 
     monkeypatch.setattr(server_service.Service, "process", spy)
-    bench = _bench()
+    bench = load_bench()
     model = bench.make_tiny_model(tmp_path / "tiny.safetensors")
     img = _test_image()
     src = tmp_path / "photo.png"

@@ -11,7 +11,6 @@ import threading
 import time
 import warnings
 import zlib
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -28,13 +27,6 @@ with warnings.catch_warnings():  # newer Starlette: "use httpx2" (a UserWarning 
 
 from conftest import load_bench  # noqa: E402
 from context_encoder.server import create_app  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _load_bench():
-    return load_bench()
-
 
 
 @pytest.fixture(scope="module")
@@ -647,7 +639,7 @@ def test_cli_serve(tiny_model, monkeypatch, capsys):
 # Load test over real HTTP (the full 200 requests: python bench/load_test.py)
 # ---------------------------------------------------------------------------------------
 def test_load_small(tiny_model):
-    bench = _load_bench()
+    bench = load_bench()
     with bench.serve_in_thread(tiny_model, device="cpu", workers=2) as url:
         res = bench.run_load(url, requests=40, concurrency=8, timeout_s=60)
     print(res.summary())

@@ -13,7 +13,6 @@ import urllib.error
 import urllib.request
 import warnings
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -30,13 +29,9 @@ from conftest import load_bench  # noqa: E402
 from context_encoder.io.images import INPUT_FORMATS  # noqa: E402
 from context_encoder.server import create_app  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 #: Every format the CLI reads (AVIF where this Pillow reads it).
 CLI_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "TIFF", "GIF", "PPM", "TGA", "AVIF")
 
-
-def _bench():
-    return load_bench()
 
 
 
@@ -126,7 +121,7 @@ def _urllib_post(url: str, data, headers: dict[str, str]) -> tuple[int, dict]:
 def test_413_reaches_clients_that_send_the_whole_body_before_reading(tiny_model):
     limit = 4_000_000  # the body is more than the loopback socket buffers hold
     body, ctype = _multipart(np.random.default_rng(0).bytes(int(3.75 * limit)))
-    with _bench().serve_in_thread(tiny_model, max_upload_bytes=limit) as url:
+    with load_bench().serve_in_thread(tiny_model, max_upload_bytes=limit) as url:
         for attempt in range(3):  # the same connection state each time: no leftovers
             status, answer = _urllib_post(url, body, {"Content-Type": ctype})
             assert status == 413, attempt
@@ -230,7 +225,7 @@ def test_stalled_uploads_do_not_block_other_requests(tiny_model):
 
     body_timeout = 2.0
     body, ctype = _multipart(_png(_picture()))
-    with _bench().serve_in_thread(tiny_model, workers=2, body_timeout=body_timeout) as url:
+    with load_bench().serve_in_thread(tiny_model, workers=2, body_timeout=body_timeout) as url:
         port = int(url.rsplit(":", 1)[1])
         stalled = [_stalled_upload(port) for _ in range(8)]  # as many as max_queue (4 x 2)
         try:

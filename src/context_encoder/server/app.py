@@ -26,7 +26,6 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from PIL import Image
 
 from .. import __version__
 from ..io.images import DEFAULT_MAX_PIXELS, INPUT_FORMATS
@@ -87,10 +86,6 @@ def create_app(
     limits = Limits(max_upload_bytes=max_upload_bytes, max_pixels=max_pixels, workers=workers,
                     max_queue=max_queue, max_uploads=max_uploads, body_timeout=body_timeout)
     trusted_hosts = _checked_hosts(trusted_hosts)
-    # PIL refuses images over 2x MAX_IMAGE_PIXELS at open (DecompressionBombError); our own
-    # check from the header comes first, so only raise PIL's limit when ours is higher.
-    if Image.MAX_IMAGE_PIXELS is not None and max_pixels > Image.MAX_IMAGE_PIXELS:
-        Image.MAX_IMAGE_PIXELS = max_pixels
 
     if adapt_steps < 0:
         raise ValueError(f"adapt_steps must be >= 0, got {adapt_steps}")
