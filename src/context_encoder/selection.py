@@ -118,7 +118,8 @@ class Choice:
     """The method chosen for one hole and why.
 
     ``scores``: PSNR (dB) over the probe pixels per candidate (empty without probes);
-    ``seconds``: time each candidate took on the probes; ``probes``: probes placed;
+    ``per_probe``: the PSNR over each probe's tile; ``seconds``: time each candidate took
+    on the probes; ``probes``: probes placed;
     ``size``: probe size relative to the hole; ``scale``: the photo's scale while probing;
     ``reason``: ``"probes"``, or why the default was taken.
     """
@@ -130,6 +131,7 @@ class Choice:
     size: float = 1.0
     scale: float = 1.0
     reason: str = "probes"
+    per_probe: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def fallback(self) -> bool:
@@ -368,10 +370,17 @@ def _prefill(img: np.ndarray, unknown: np.ndarray) -> np.ndarray:
     return res
 
 
-def _score(candidates: Mapping[str, FillFn], mosaic: np.ndarray, mask: np.ndarray
-           ) -> tuple[dict[str, float], dict[str, float]]:
-    truth = mosaic[mask]
-    scores, seconds = {}, {}
+def _psnr(mse: float) -> float:
+    return 100.0 if mse <= 1e-10 else -10.0 * math.log10(mse)
+
+
+def _score(candidates: Mapping[str, FillFn], mosaic: np.ndarray, mask: np.ndarray, tiles: int
+           ) -> tuple[dict[str, float], dict[str, list[float]], dict[str, float]]:
+    """Per candidate: PSNR over all probe pixels, PSNR per tile, seconds."""
+    truth = mosaic[mask].astype(np.float64)
+    owner = np.nonzero(mask)[1] // (mask.shape[1] // tiles)  # tile of each probe pixel
+    count = np.bincount(owner, minlength=tiles)
+    scores, per_tile, seconds = {}, {}, {}
     for name, fn in candidates.items():
         t0 = time.perf_counter()
         out = np.asarray(fn(mosaic.copy(), mask.copy()))
@@ -379,9 +388,10 @@ def _score(candidates: Mapping[str, FillFn], mosaic: np.ndarray, mask: np.ndarra
         if out.shape != mosaic.shape:
             raise ValueError(f"candidate {name!r} returned shape {out.shape}, expected "
                              f"{mosaic.shape}")
-        mse = float(np.mean(np.square(out[mask].astype(np.float64) - truth)))
-        scores[name] = 100.0 if mse <= 1e-10 else -10.0 * math.log10(mse)
-    return scores, seconds
+        err = np.square(out[mask].astype(np.float64) - truth).mean(axis=1)
+        scores[name] = _psnr(float(err.mean()))
+        per_tile[name] = [_psnr(v) for v in np.bincount(owner, err, tiles) / np.maximum(count, 1)]
+    return scores, per_tile, seconds
 
 
 def _winner(scores: Mapping[str, float], default: str, switch_db: float) -> str:
@@ -422,11 +432,11 @@ def choose_filler(rgb01: np.ndarray, hole: np.ndarray, candidates: Mapping[str, 
         return Choice(default, scale=scale, size=0.0, reason="no room for a probe")
     size = float(np.mean(sizes))
     mosaic, mask = _mosaic(_prefill(img, unknown), placed, s.margin)
-    scores, seconds = _score(candidates, mosaic, mask)
+    scores, per_probe, seconds = _score(candidates, mosaic, mask, len(placed))
     method = _winner(scores, default, s.switch_db)
     logger.info("%d probes (size %.2f, scale %.2f): %s -> %s", len(placed), size, scale,
                 {k: round(v, 2) for k, v in scores.items()}, method)
-    return Choice(method, scores, seconds, len(placed), size, scale)
+    return Choice(method, scores, seconds, len(placed), size, scale, per_probe=per_probe)
 
 
 def auto_fill(rgb01: np.ndarray, hole: np.ndarray, candidates: Mapping[str, FillFn],
