@@ -204,7 +204,8 @@ def test_models_health_openapi_and_page(client):
     page = client.get("/")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     for elem in ("file-input", "canvas", "brush-size", "tool-brush", "tool-rect", "undo",
-                 "redo", "clear", "inpaint", "compare", "download", "status"):
+                 "redo", "clear", "inpaint", "compare", "download", "status", "tool-sketch",
+                 "sketch-note", "sketch-canvas"):
         assert f'id="{elem}"' in page.text
     assert "http://" not in page.text and "https://" not in page.text  # no external assets
     for f in ("app.js", "style.css"):
