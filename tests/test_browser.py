@@ -264,3 +264,14 @@ def test_a_sketch_guides_the_fill_inside_the_hole_only(tmp_path, monkeypatch, jo
         assert len(jobs) == 3 and jobs[2].sketch is None and jobs[2].model == "facades-freeform-128"
         page.select_option("#model", "guided")
         assert _sketch_state(page) == {"disabled": False, "pressed": "false", "note": None}
+
+        # Clear wipes the hole and the sketch; one undo brings both back
+        page.click("#undo")  # before the last inpaint: the hole and the sketch
+        layers = ("#canvas", "#sketch-canvas")
+        drawn = [_canvas_pixels(page, c, "RGBA")[..., 3] for c in layers]
+        assert all(a.any() for a in drawn)
+        page.click("#clear")
+        assert not any(_canvas_pixels(page, c, "RGBA")[..., 3].any() for c in layers)
+        page.keyboard.press("Control+z")
+        for c, before in zip(layers, drawn, strict=True):
+            np.testing.assert_array_equal(_canvas_pixels(page, c, "RGBA")[..., 3], before)
