@@ -195,7 +195,8 @@ def test_models_health_openapi_and_page(client):
     assert m["default"] == "tiny"
     tiny = next(x for x in m["models"] if x["name"] == "tiny")
     assert tiny == {"name": "tiny", "task": "full", "image_size": 64,
-                    "bottleneck": "channelwise", "loaded": True, "default": True}
+                    "bottleneck": "channelwise", "conv": "plain", "guide": "none",
+                    "sketch": False, "loaded": True, "default": True}
     h = client.get("/api/v1/health")
     assert h.status_code == 200 and h.json()["status"] == "ok"
     spec = client.get("/openapi.json").json()
@@ -203,13 +204,68 @@ def test_models_health_openapi_and_page(client):
     page = client.get("/")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     for elem in ("file-input", "canvas", "brush-size", "tool-brush", "tool-rect", "undo",
-                 "redo", "clear", "inpaint", "compare", "download", "status"):
+                 "redo", "clear", "inpaint", "compare", "download", "status", "tool-sketch",
+                 "sketch-note", "sketch-canvas"):
         assert f'id="{elem}"' in page.text
     assert "http://" not in page.text and "https://" not in page.text  # no external assets
     for f in ("app.js", "style.css"):
         r = client.get(f"/static/{f}")
         assert r.status_code == 200 and len(r.content) > 100
         assert "https://" not in r.text
+
+
+def test_models_say_which_take_a_sketch(tmp_path, monkeypatch):
+    """Each model's convolution kind and guide, and whether it takes a sketch: the same
+    from a file's metadata (a shipped model not loaded yet) and from the loaded model;
+    auto takes none."""
+    import torch
+
+    from context_encoder import Generator, ModelConfig
+    from context_encoder.checkpoint import save_generator
+    from context_encoder.server import store as server_store
+
+    torch.manual_seed(0)
+    cfg = ModelConfig(image_size=64, task="full", bottleneck_dim=16, enc_width=8,
+                      dec_width=8, conv="gated", guide="sketch")
+    path = save_generator(Generator(cfg), tmp_path / "guided.safetensors")
+    plain = load_bench().make_tiny_model(tmp_path / "plain.safetensors")
+    shipped = {"alt-guided": path, "alt-plain": plain}  # stand-ins for shipped models
+    monkeypatch.setattr(server_store, "list_pretrained", lambda: sorted(shipped))
+    real_config = server_store.read_model_config
+    monkeypatch.setattr(server_store, "read_model_config",
+                        lambda name: real_config(shipped.get(name, name)))
+    real = server_store.Inpainter.from_pretrained
+    monkeypatch.setattr(server_store.Inpainter, "from_pretrained",
+                        lambda name, **kw: real(shipped.get(name, name), **kw))
+    fields = ("conv", "guide", "sketch")
+    with TestClient(create_app(str(path), device="cpu")) as c:
+        for loaded in (False, True):
+            models = {m["name"]: m for m in c.get("/api/v1/models").json()["models"]}
+            assert set(models) == {"auto", "guided", "alt-guided", "alt-plain"}
+            assert models["alt-guided"]["loaded"] is models["alt-plain"]["loaded"] is loaded
+            for name in ("guided", "alt-guided"):
+                assert [models[name][k] for k in fields] == ["gated", "sketch", True]
+            assert [models["alt-plain"][k] for k in fields] == ["plain", "none", False]
+            assert [models["auto"][k] for k in fields] == [None, None, False]
+            for name in ("alt-guided", "alt-plain"):
+                r = _post(c, _encode(_image(20, 20)), box="2,2,5,5", model=name)
+                assert r.status_code == 200, r.text
+
+
+def test_a_model_whose_config_cannot_be_read_takes_no_sketch(tiny_model, monkeypatch):
+    from context_encoder.errors import CheckpointError
+    from context_encoder.server import store as server_store
+
+    def unreadable(name):
+        raise CheckpointError(f"{name}: no config")
+
+    monkeypatch.setattr(server_store, "list_pretrained", lambda: ["broken"])
+    monkeypatch.setattr(server_store, "read_model_config", unreadable)
+    with TestClient(create_app(str(tiny_model), device="cpu")) as c:
+        models = {m["name"]: m for m in c.get("/api/v1/models").json()["models"]}
+    assert models["broken"] == {"name": "broken", "task": None, "image_size": None,
+                                "bottleneck": None, "conv": None, "guide": None,
+                                "sketch": False, "loaded": False, "default": False}
 
 
 def test_shipped_models_load_lazily_once(tiny_model, monkeypatch):

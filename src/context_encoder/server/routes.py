@@ -5,7 +5,8 @@
   hole) or a ``box=X,Y,W,H`` field; optional ``model`` and ``format`` (``png`` default,
   ``input``, ``jpeg``, ``jpg``, ``webp``), and a ``sketch`` file for a sketch-guided model
   (non-zero = a stroke). Returns the filled image.
-* ``GET /api/v1/models`` – the models this server may use, with task and size.
+* ``GET /api/v1/models`` – the models this server may use, with task, size, convolution
+  kind, guide and whether each takes a sketch.
 * ``GET /api/v1/health`` – ``{"status": "ok", ...}`` with the limits and current load.
 
 The routes find the :class:`~context_encoder.server.service.Service` at
@@ -22,7 +23,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, FastAPI, File, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
@@ -59,6 +60,10 @@ class ModelEntry(BaseModel):
     task: str | None
     image_size: int | None
     bottleneck: str | None
+    conv: str | None = Field(None, description='"plain" or "gated" convolutions (null for '
+                                               'auto)')
+    guide: str | None = Field(None, description='"none" or "sketch" (null for auto)')
+    sketch: bool = Field(False, description="Takes a sketch: send a 'sketch' file with it")
     loaded: bool
     default: bool
 

@@ -42,10 +42,13 @@ def _public_name(model: str) -> str:
 
 
 def _config_info(name: str, config: ModelConfig | None) -> dict[str, Any]:
-    """What ``GET /api/v1/models`` says of a model."""
+    """What ``GET /api/v1/models`` says of a model (``None`` fields and no sketch input
+    when its config cannot be read)."""
     return {"name": name, "task": config and config.task,
             "image_size": config and config.image_size,
-            "bottleneck": config and config.bottleneck}
+            "bottleneck": config and config.bottleneck,
+            "conv": config and config.conv, "guide": config and config.guide,
+            "sketch": config is not None and config.guide == "sketch"}
 
 
 class ModelStore:
@@ -105,7 +108,7 @@ class ModelStore:
     def info(self, name: str) -> dict[str, Any]:
         inp = self._loaded.get(name)
         if name == AUTO:
-            out = {"name": AUTO, "task": "auto", "image_size": None, "bottleneck": None}
+            out = {**_config_info(AUTO, None), "task": "auto"}
         elif inp is not None:
             out = _config_info(name, inp.config)
         else:

@@ -2,9 +2,12 @@
  *
  * Open or drop an image, paint the hole (brush or rectangle), press Inpaint: the image and
  * a black/white mask PNG at the image's full resolution (white = hole) are POSTed to
- * api/v1/inpaint and the answer becomes the new working image. Everything is one history
- * of operations (strokes, rectangles, clears, inpaint results), so undo / redo also step
- * back over an inpaint. No build step, no external assets.
+ * api/v1/inpaint and the answer becomes the new working image. For a model that takes a
+ * sketch (api/v1/models says `sketch: true`), the Sketch tool draws thin lines on a layer
+ * of their own, sent beside the mask as a black/white `sketch` PNG (white = a stroke).
+ * Everything is one history of operations (hole strokes, rectangles, sketch lines, clears,
+ * inpaint results), so undo / redo also step back over an inpaint. No build step, no
+ * external assets.
  */
 (() => {
   'use strict';
@@ -15,6 +18,8 @@
     fileInput: $('file-input'),
     brush: $('tool-brush'),
     rect: $('tool-rect'),
+    sketch: $('tool-sketch'),
+    sketchNote: $('sketch-note'),
     size: $('brush-size'),
     sizeValue: $('brush-size-value'),
     undo: $('undo'),
@@ -31,6 +36,7 @@
     wrap: $('canvas-wrap'),
     imageCanvas: $('image-canvas'),
     canvas: $('canvas'),
+    sketchCanvas: $('sketch-canvas'),
     rectPreview: $('rect-preview'),
     cursor: $('cursor'),
     badge: $('before-badge'),
@@ -38,22 +44,28 @@
   };
 
   const MASK_COLOR = 'rgb(255, 40, 40)'; // drawn opaque; the canvas is shown at 50 % opacity
+  const SKETCH_COLOR = 'rgb(0, 229, 255)'; // style.css --sketch: cyan, apart from the red hole
+  const SKETCH_MIN_PX = 2; // sketch lines: at least this wide in image pixels,
+  const SKETCH_SCREEN_PX = 2; // and about this wide on screen on an image shown scaled down
   const HOLD_MS = 350; // a longer press on Compare only shows "before" while held
   const MAX_UPSCALE = 4;
 
   const imageCtx = el.imageCanvas.getContext('2d');
   const maskCtx = el.canvas.getContext('2d', { willReadFrequently: true });
+  const sketchCtx = el.sketchCanvas.getContext('2d', { willReadFrequently: true });
 
   const state = {
     name: 'image',
     original: null, // { blob, bitmap, w, h, filename }
-    ops: [], // { kind: 'stroke', size, points } | { kind: 'rect', x, y, w, h } | { kind: 'clear' } | { kind: 'result', image }
+    ops: [], // { kind: 'stroke' | 'sketch', size, points } | { kind: 'rect', x, y, w, h } | { kind: 'clear' } | { kind: 'result', image }
     pos: 0, // number of ops applied
     tool: 'brush',
     busy: false,
     comparing: false,
     drawing: null,
     sizeTouched: false,
+    models: null, // name -> entry of api/v1/models, once listed
+    listed: false, // the listing answered (or failed): the Sketch tool's note may show
   };
 
   // -- status ---------------------------------------------------------------------------
@@ -87,10 +99,23 @@
     return state.ops.slice(lastResultIndex() + 1, state.pos);
   }
 
-  function hasMask() {
+  /** Whether the ops since the last inpaint leave something of these kinds drawn (a clear
+   * wipes both layers). */
+  function drawn(kinds) {
     let dirty = false;
-    for (const op of maskOps()) dirty = op.kind !== 'clear';
+    for (const op of maskOps()) {
+      if (op.kind === 'clear') dirty = false;
+      else if (kinds.includes(op.kind)) dirty = true;
+    }
     return dirty;
+  }
+
+  function hasMask() {
+    return drawn(['stroke', 'rect']);
+  }
+
+  function hasSketch() {
+    return drawn(['sketch']);
   }
 
   function push(op) {
@@ -125,16 +150,19 @@
   }
 
   // -- drawing --------------------------------------------------------------------------
-  function drawOp(ctx, op) {
+  /** Draws one op on its layer: sketch lines on the sketch canvas, the rest on the mask. */
+  function drawOp(op) {
+    const ctx = op.kind === 'sketch' ? sketchCtx : maskCtx;
     if (op.kind === 'clear') {
-      ctx.clearRect(0, 0, ctx.canvas.width, ctx.canvas.height);
+      for (const c of [maskCtx, sketchCtx]) c.clearRect(0, 0, c.canvas.width, c.canvas.height);
     } else if (op.kind === 'rect') {
       ctx.fillStyle = MASK_COLOR;
       ctx.fillRect(op.x, op.y, op.w, op.h);
-    } else if (op.kind === 'stroke') {
+    } else if (op.kind === 'stroke' || op.kind === 'sketch') {
       const p = op.points;
-      ctx.fillStyle = MASK_COLOR;
-      ctx.strokeStyle = MASK_COLOR;
+      const color = op.kind === 'sketch' ? SKETCH_COLOR : MASK_COLOR;
+      ctx.fillStyle = color;
+      ctx.strokeStyle = color;
       ctx.lineWidth = op.size;
       ctx.lineCap = 'round';
       ctx.lineJoin = 'round';
@@ -151,8 +179,8 @@
     }
   }
 
-  function drawSegment(x0, y0, x1, y1, size) {
-    drawOp(maskCtx, { kind: 'stroke', size, points: [x0, y0, x1, y1] });
+  function drawSegment(stroke, x0, y0, x1, y1) {
+    drawOp({ kind: stroke.kind, size: stroke.size, points: [x0, y0, x1, y1] });
   }
 
   function renderImage() {
@@ -169,8 +197,8 @@
   }
 
   function renderMask() {
-    maskCtx.clearRect(0, 0, el.canvas.width, el.canvas.height);
-    for (const op of maskOps()) drawOp(maskCtx, op);
+    drawOp({ kind: 'clear' });
+    for (const op of maskOps()) drawOp(op);
   }
 
   function setCanvasSize(w, h) {
@@ -178,6 +206,8 @@
     el.imageCanvas.height = h;
     el.canvas.width = w;
     el.canvas.height = h;
+    el.sketchCanvas.width = w;
+    el.sketchCanvas.height = h;
     layout();
   }
 
@@ -211,6 +241,12 @@
 
   function brushSize() {
     return Math.max(1, parseInt(el.size.value, 10) || 1);
+  }
+
+  /** A new sketch line's width in image pixels: thin, and still visible on screen when the
+   * image is shown scaled down. */
+  function sketchWidth() {
+    return Math.max(SKETCH_MIN_PX, Math.ceil(SKETCH_SCREEN_PX / displayScale()));
   }
 
   function moveCursor(e) {
@@ -255,10 +291,15 @@
     e.preventDefault();
     el.canvas.setPointerCapture(e.pointerId);
     const p = toImage(e);
-    if (state.tool === 'brush') {
-      const op = { kind: 'stroke', size: brushSize(), points: [round1(p.x), round1(p.y)] };
+    if (state.tool === 'brush' || state.tool === 'sketch') {
+      const sketch = state.tool === 'sketch';
+      const op = {
+        kind: sketch ? 'sketch' : 'stroke',
+        size: sketch ? sketchWidth() : brushSize(),
+        points: [round1(p.x), round1(p.y)],
+      };
       state.drawing = op;
-      drawOp(maskCtx, op);
+      drawOp(op);
     } else {
       state.drawing = { kind: 'drag', x0: p.x, y0: p.y, x1: p.x, y1: p.y };
       showRectPreview(state.drawing);
@@ -272,12 +313,12 @@
     const events = typeof e.getCoalescedEvents === 'function' ? e.getCoalescedEvents() : [];
     for (const ev of events.length ? events : [e]) {
       const p = toImage(ev);
-      if (d.kind === 'stroke') {
+      if (d.kind !== 'drag') {
         const n = d.points.length;
         const x = round1(p.x);
         const y = round1(p.y);
         if (x === d.points[n - 2] && y === d.points[n - 1]) continue;
-        drawSegment(d.points[n - 2], d.points[n - 1], x, y, d.size);
+        drawSegment(d, d.points[n - 2], d.points[n - 1], x, y);
         d.points.push(x, y);
       } else {
         d.x1 = p.x;
@@ -296,12 +337,12 @@
       renderMask();
       return;
     }
-    if (d.kind === 'stroke') {
+    if (d.kind !== 'drag') {
       push(d);
     } else {
       const r = rectFromDrag(d);
       if (r.w > 0 && r.h > 0) {
-        drawOp(maskCtx, r);
+        drawOp(r);
         push(r);
       }
     }
@@ -314,9 +355,11 @@
 
   // -- tools ----------------------------------------------------------------------------
   function setTool(tool) {
+    if (tool === 'sketch' && !takesSketch()) return;
     state.tool = tool;
     el.brush.setAttribute('aria-pressed', String(tool === 'brush'));
     el.rect.setAttribute('aria-pressed', String(tool === 'rect'));
+    el.sketch.setAttribute('aria-pressed', String(tool === 'sketch'));
     el.canvas.classList.toggle('brush', tool === 'brush');
     if (tool !== 'brush') el.cursor.hidden = true;
   }
@@ -328,9 +371,9 @@
   }
 
   function clearMask() {
-    if (!canEdit() || !hasMask()) return;
+    if (!canEdit() || !(hasMask() || hasSketch())) return;
     const op = { kind: 'clear' };
-    drawOp(maskCtx, op);
+    drawOp(op);
     push(op);
     updateUI();
   }
@@ -394,7 +437,8 @@
     renderImage();
     renderMask();
     updateUI();
-    setStatus(`Opened ${file.name || 'image'}: paint over the area to fill, then press Inpaint.`);
+    const sketch = takesSketch() ? ', draw lines for it to follow with Sketch (S)' : '';
+    setStatus(`Opened ${file.name || 'image'}: paint over the area to fill${sketch}, then press Inpaint.`);
   }
 
   function downloadResult() {
@@ -411,11 +455,12 @@
     setTimeout(() => URL.revokeObjectURL(a.href), 30000);
   }
 
-  /** The mask as a black/white PNG at the image's resolution, or null when empty. */
-  function maskPNG() {
-    const w = el.canvas.width;
-    const h = el.canvas.height;
-    const src = maskCtx.getImageData(0, 0, w, h).data;
+  /** A layer (the mask or the sketch) as a black/white PNG at the image's resolution,
+   * white where drawn, or null when empty. */
+  function layerPNG(ctx, what) {
+    const w = ctx.canvas.width;
+    const h = ctx.canvas.height;
+    const src = ctx.getImageData(0, 0, w, h).data;
     const out = new ImageData(w, h);
     const o32 = new Uint32Array(out.data.buffer);
     const WHITE = 0xffffffff;
@@ -435,7 +480,7 @@
     c.height = h;
     c.getContext('2d').putImageData(out, 0, 0);
     return new Promise((resolve, reject) => {
-      c.toBlob((b) => (b ? resolve(b) : reject(new Error('could not encode the mask'))), 'image/png');
+      c.toBlob((b) => (b ? resolve(b) : reject(new Error(`could not encode the ${what}`))), 'image/png');
     });
   }
 
@@ -457,13 +502,15 @@
     setStatus('Inpainting…', 'busy');
     const t0 = performance.now();
     try {
-      const mask = await maskPNG();
+      const mask = await layerPNG(maskCtx, 'mask');
       if (!mask) throw new Error('the mask is empty');
+      const sketch = takesSketch() && hasSketch() ? await layerPNG(sketchCtx, 'sketch') : null;
       const img = currentImage();
       const form = new FormData();
       const filename = img === state.original ? img.filename : `${state.name}-inpainted.png`;
       form.append('image', img.blob, filename);
       form.append('mask', mask, 'mask.png');
+      if (sketch) form.append('sketch', sketch, 'sketch.png');
       if (el.model.value) form.append('model', el.model.value);
       let res;
       try {
@@ -490,7 +537,7 @@
       renderMask();
       const ms = Math.round(performance.now() - t0);
       const method = res.headers.get('x-inpaint-method');
-      const how = method ? ` with ${method}` : '';
+      const how = (method ? ` with ${method}` : '') + (sketch ? ', following the sketch' : '');
       setStatus(`Done in ${ms} ms${how}. Paint again to fix more, Compare to see the change, Ctrl+Z to undo.`, 'done');
     } catch (err) {
       setStatus(`Inpainting failed: ${err.message}`, 'error');
@@ -505,18 +552,29 @@
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       const body = await res.json();
       el.model.replaceChildren();
+      state.models = new Map(body.models.map((m) => [m.name, m]));
       for (const m of body.models) {
         const opt = document.createElement('option');
         opt.value = m.name;
-        const detail = [m.task, m.image_size ? `${m.image_size}px` : null].filter(Boolean).join(', ');
+        const detail = [m.task, m.image_size ? `${m.image_size}px` : null, m.sketch ? 'sketch' : null]
+          .filter(Boolean).join(', ');
         opt.textContent = detail ? `${m.name} (${detail})` : m.name;
         opt.selected = m.name === body.default;
         el.model.append(opt);
       }
     } catch (err) {
       el.model.hidden = true;
+      el.sketchNote.textContent = 'no model list: no sketch';
       setStatus(`Could not list the models (${err.message}); the server's default is used.`, 'error');
     }
+    state.listed = true;
+    updateUI();
+  }
+
+  /** Whether the chosen model takes a sketch (false until the models are listed). */
+  function takesSketch() {
+    const m = state.models && state.models.get(el.model.value);
+    return Boolean(m && m.sketch);
   }
 
   // -- UI state -------------------------------------------------------------------------
@@ -526,11 +584,19 @@
     el.open.disabled = state.busy;
     el.undo.disabled = !ready || state.pos === 0;
     el.redo.disabled = !ready || state.pos >= state.ops.length;
-    el.clear.disabled = !mask;
+    el.clear.disabled = !ready || !(hasMask() || hasSketch());
     el.inpaint.disabled = !mask;
     el.compare.disabled = !ready || !beforeImage();
     el.download.disabled = !ready || lastResultIndex() < 0;
     el.model.disabled = state.busy;
+    const sketch = takesSketch();
+    el.sketch.disabled = !sketch;
+    el.sketchNote.hidden = sketch || !state.listed;
+    // a hidden note would still be read as the description: only point at it when shown
+    if (el.sketchNote.hidden) el.sketch.removeAttribute('aria-describedby');
+    else el.sketch.setAttribute('aria-describedby', 'sketch-note');
+    el.wrap.classList.toggle('unused-sketch', !sketch);
+    if (!sketch && state.tool === 'sketch') setTool('brush');
   }
 
   // -- wiring ---------------------------------------------------------------------------
@@ -544,6 +610,8 @@
 
   el.brush.addEventListener('click', () => setTool('brush'));
   el.rect.addEventListener('click', () => setTool('rect'));
+  el.sketch.addEventListener('click', () => setTool('sketch'));
+  el.model.addEventListener('change', updateUI);
   el.size.addEventListener('input', () => {
     state.sizeTouched = true;
     el.sizeValue.textContent = el.size.value;
@@ -589,6 +657,7 @@
     } else if (!mod && !e.altKey && !typing) {
       if (k === 'b') setTool('brush');
       else if (k === 'r') setTool('rect');
+      else if (k === 's') setTool('sketch');
       else if (k === '[') { state.sizeTouched = true; setBrushSize(brushSize() * 0.8); }
       else if (k === ']') { state.sizeTouched = true; setBrushSize(Math.max(brushSize() + 1, brushSize() * 1.25)); }
       else if (k === 'enter' && !(t instanceof HTMLButtonElement)) inpaint();
