@@ -101,6 +101,7 @@ class ProbeSettings:
     flips: bool = True  # also try the pattern flipped left-right / upside down
     shrink: tuple[float, ...] = (1.0, 0.75, 0.5, 0.35)  # pattern sizes tried, in order
     switch_db: float = 1.0  # leave the default only for a gain of more than this
+    tile: int = 0  # probe tiles at least this side (px of the shrunk photo)
 
     def __post_init__(self) -> None:
         for name in ("count", "pixels", "side"):
@@ -118,7 +119,8 @@ class Choice:
     """The method chosen for one hole and why.
 
     ``scores``: PSNR (dB) over the probe pixels per candidate (empty without probes);
-    ``per_probe``: the PSNR over each probe's tile; ``seconds``: time each candidate took
+    ``per_probe``: the PSNR over each probe's tile; ``gram``: the candidates' probe error
+    products (candidate order; see :func:`_score`); ``seconds``: time each candidate took
     on the probes; ``probes``: probes placed;
     ``size``: probe size relative to the hole; ``scale``: the photo's scale while probing;
     ``reason``: ``"probes"``, or why the default was taken.
@@ -132,6 +134,7 @@ class Choice:
     scale: float = 1.0
     reason: str = "probes"
     per_probe: dict[str, list[float]] = field(default_factory=dict)
+    gram: list[list[float]] = field(default_factory=list)
 
     @property
     def fallback(self) -> bool:
@@ -343,13 +346,13 @@ def place_probes(hole: np.ndarray, rng: np.random.Generator, *,
 # ---------------------------------------------------------------------------------------
 # Probing
 # ---------------------------------------------------------------------------------------
-def _mosaic(img: np.ndarray, probes: list[np.ndarray], margin: int
+def _mosaic(img: np.ndarray, probes: list[np.ndarray], margin: int, tile: int = 0
             ) -> tuple[np.ndarray, np.ndarray]:
-    """Square tiles around the probes, side by side: (image, mask). Every probe is masked
-    in every tile it reaches, so no tile shows another probe's truth."""
+    """Square tiles around the probes (at least ``tile`` px), side by side: (image, mask).
+    Every probe is masked in every tile it reaches, so no tile shows another probe's truth."""
     h, w = img.shape[:2]
     boxes = [_bbox(p) for p in probes]
-    side = 2 * max(max(y1 - y0, x1 - x0) for y0, x0, y1, x1 in boxes) + 4 * margin
+    side = max(tile, 2 * max(max(y1 - y0, x1 - x0) for y0, x0, y1, x1 in boxes) + 4 * margin)
     th, tw = min(side, h), min(side, w)  # the same for every tile
     every = np.logical_or.reduce(probes)
     tiles, masks = [], []
@@ -375,12 +378,14 @@ def _psnr(mse: float) -> float:
 
 
 def _score(candidates: Mapping[str, FillFn], mosaic: np.ndarray, mask: np.ndarray, tiles: int
-           ) -> tuple[dict[str, float], dict[str, list[float]], dict[str, float]]:
-    """Per candidate: PSNR over all probe pixels, PSNR per tile, seconds."""
+           ) -> tuple[dict[str, float], dict[str, list[float]], dict[str, float], np.ndarray]:
+    """Per candidate: PSNR over all probe pixels, PSNR per tile, seconds; and the
+    candidates' error products (``gram[j, k]``: mean of ``err_j * err_k`` over the probe
+    pixels and channels, in candidate order), from which any blend's error follows."""
     truth = mosaic[mask].astype(np.float64)
     owner = np.nonzero(mask)[1] // (mask.shape[1] // tiles)  # tile of each probe pixel
     count = np.bincount(owner, minlength=tiles)
-    scores, per_tile, seconds = {}, {}, {}
+    scores, per_tile, seconds, errors = {}, {}, {}, []
     for name, fn in candidates.items():
         t0 = time.perf_counter()
         out = np.asarray(fn(mosaic.copy(), mask.copy()))
@@ -388,10 +393,13 @@ def _score(candidates: Mapping[str, FillFn], mosaic: np.ndarray, mask: np.ndarra
         if out.shape != mosaic.shape:
             raise ValueError(f"candidate {name!r} returned shape {out.shape}, expected "
                              f"{mosaic.shape}")
-        err = np.square(out[mask].astype(np.float64) - truth).mean(axis=1)
+        diff = out[mask].astype(np.float64) - truth
+        errors.append(diff.ravel())
+        err = np.square(diff).mean(axis=1)
         scores[name] = _psnr(float(err.mean()))
         per_tile[name] = [_psnr(v) for v in np.bincount(owner, err, tiles) / np.maximum(count, 1)]
-    return scores, per_tile, seconds
+    e = np.stack(errors)
+    return scores, per_tile, seconds, (e @ e.T) / e.shape[1]
 
 
 def _winner(scores: Mapping[str, float], default: str, switch_db: float) -> str:
@@ -431,12 +439,13 @@ def choose_filler(rgb01: np.ndarray, hole: np.ndarray, candidates: Mapping[str, 
         logger.info("no room for a probe around the hole; using %r", default)
         return Choice(default, scale=scale, size=0.0, reason="no room for a probe")
     size = float(np.mean(sizes))
-    mosaic, mask = _mosaic(_prefill(img, unknown), placed, s.margin)
-    scores, per_probe, seconds = _score(candidates, mosaic, mask, len(placed))
+    mosaic, mask = _mosaic(_prefill(img, unknown), placed, s.margin, s.tile)
+    scores, per_probe, seconds, gram = _score(candidates, mosaic, mask, len(placed))
     method = _winner(scores, default, s.switch_db)
     logger.info("%d probes (size %.2f, scale %.2f): %s -> %s", len(placed), size, scale,
                 {k: round(v, 2) for k, v in scores.items()}, method)
-    return Choice(method, scores, seconds, len(placed), size, scale, per_probe=per_probe)
+    return Choice(method, scores, seconds, len(placed), size, scale, per_probe=per_probe,
+                  gram=gram.tolist())
 
 
 def auto_fill(rgb01: np.ndarray, hole: np.ndarray, candidates: Mapping[str, FillFn],
