@@ -7,9 +7,11 @@
 group (:func:`context_encoder.selection.choose_filler`), fills the real holes with every
 candidate too, and writes one JSON line per image: per group the probe scores (pooled and
 per probe), the probe size, and each candidate's squared error over the group's real
-pixels. ``fit`` replays decision rules on those lines and prints, per file, the mean PSNR
-over the hole each rule would score, beside each single candidate's; with ``--tune`` files
-it picks the rule's parameters on those and reports them on the others.
+pixels, and the error products of the candidates (over the probes and over the real hole),
+from which any mix of them scores. ``fit`` replays rules on those lines: each single
+candidate, the earlier winner rule (Telea unless another wins the probes by 1 dB), and the
+blend of :func:`context_encoder.selection.blend_weights` over a grid of its two settings,
+ranked by the worst gap to the best single candidate of each file.
 
 Sets: ``facades-tune`` (validation facades 1000 onwards; ``evaluate`` reports 0-499),
 ``facades``, ``photos-tune``, ``photos``, ``textures`` (the ``evaluate`` sets). Tune-set
@@ -31,7 +33,13 @@ from context_encoder.config import ModelConfig
 from context_encoder.evaluation import load_eval_images, make_eval_masks
 from context_encoder.inference import Inpainter
 from context_encoder.inference.windows import WindowGeometry, group_holes
-from context_encoder.selection import ProbeSettings, choose_filler, classical_candidates, inpainter_filler
+from context_encoder.selection import (
+    ProbeSettings,
+    blend_weights,
+    choose_filler,
+    classical_candidates,
+    inpainter_filler,
+)
 
 MODELS = {"freeform": "facades-freeform-128", "center": "facades-center-128"}
 
@@ -90,7 +98,7 @@ def collect(args: argparse.Namespace) -> None:
 
 
 # -- replaying rules -----------------------------------------------------------------------
-Rule = Callable[[dict, Sequence[str]], str]  # (group row, allowed candidates) -> candidate
+Rule = Callable[[dict], dict[str, float]]  # group row -> weights per candidate
 
 
 def _psnr(sse: float, pixels: int) -> float:
@@ -98,55 +106,73 @@ def _psnr(sse: float, pixels: int) -> float:
     return 100.0 if mse <= 0 else -10.0 * math.log10(mse)
 
 
-def score_rule(lines: list[dict], rule: Rule, allowed: Sequence[str]) -> float:
-    """Mean over images of the hole PSNR the rule's picks give."""
+def score_rule(lines: list[dict], rule: Rule) -> float:
+    """Mean over images of the hole PSNR the rule's weights give (from the real holes'
+    error products)."""
     total = []
     for line in lines:
-        sse = sum(g["sse"][rule(g, allowed)] for g in line["groups"])
+        sse = 0.0
+        for g in line["groups"]:
+            w = rule(g)
+            v = np.array([w.get(k, 0.0) for k in g["names"]])
+            sse += float(v @ np.array(g["gram"]) @ v)
         total.append(_psnr(sse, sum(g["pixels"] for g in line["groups"])))
     return float(np.mean(total))
 
 
-def single(name: str) -> Rule:
-    return lambda g, allowed: name
+def _allowed(line: dict) -> list[str]:
+    model = "center" if line["mask"] == "center" else "freeform"
+    names = line["groups"][0]["names"]
+    return [k for k in ("telea", "ns", "biharmonic", "patchmatch") if k in names] + [model]
 
 
-def oracle(g: dict, allowed: Sequence[str]) -> str:
-    return min(allowed, key=lambda k: g["sse"][k])
-
-
-def margin_rule(default: str, switch_db: float, bonus: dict[str, float] | None = None) -> Rule:
-    """The default unless another candidate's probe PSNR (plus its bonus) beats it by more
-    than ``switch_db``."""
-    bonus = bonus or {}
-
-    def rule(g: dict, allowed: Sequence[str]) -> str:
+def winner_rule(allowed: Sequence[str], switch_db: float = 1.0) -> Rule:
+    """The old rule: Telea unless another candidate's probes beat it by over switch_db."""
+    def rule(g: dict) -> dict[str, float]:
         if not g["scores"]:
-            return default
-        s = {k: g["scores"][k] + bonus.get(k, 0.0) for k in allowed}
-        best = max(s, key=lambda k: s[k])
-        return best if s[best] > s[default] + switch_db else default
+            return {"telea": 1.0}
+        best = max(allowed, key=lambda k: g["scores"][k])
+        return {best if g["scores"][best] > g["scores"]["telea"] + switch_db else "telea": 1.0}
+    return rule
 
+
+def blend_rule(allowed: Sequence[str], bonus_db: float, ridge: float) -> Rule:
+    """auto's rule (choose_filler with blend): the probe-optimal mix, the model favoured by
+    bonus_db per halving of the probe size."""
+    def rule(g: dict) -> dict[str, float]:
+        if not g["scores"]:
+            return {"telea": 1.0}
+        idx = [g["names"].index(k) for k in allowed]
+        gram = np.array(g["probe_gram"])[np.ix_(idx, idx)]
+        bonus = bonus_db * math.log2(1.0 / g["size"])
+        return blend_weights(gram, list(allowed), favour={allowed[-1]: bonus}, ridge=ridge)
     return rule
 
 
 def fit(args: argparse.Namespace) -> None:
+    """Per file: each single candidate, the old winner rule and the blend over a grid of
+    (bonus, ridge); then the grid's rows ranked by the worst gap to each file's best single
+    candidate."""
     files = {p: [json.loads(x) for x in Path(p).read_text().splitlines()] for p in args.files}
+    files = {p: lines for p, lines in files.items() if lines}
+    best = {}
     for path, lines in files.items():
-        mask = lines[0]["mask"]
-        model = "center" if mask == "center" else "freeform"
-        allowed = [k for k in ("telea", "ns", "biharmonic", "patchmatch")
-                   if k in lines[0]["groups"][0]["sse"]] + [model]
-        rules: dict[str, Rule] = {k: single(k) for k in allowed}
-        rules["oracle"] = oracle
-        for sw in (0.0, 0.5, 1.0):
-            rules[f"telea>{sw}"] = margin_rule("telea", sw)
-        for b in args.bonus:
-            rules[f"telea>1 model+{b}"] = margin_rule("telea", 1.0, {model: b})
-            rules[f"telea>0 model+{b}"] = margin_rule("telea", 0.0, {model: b})
-        print(f"\n{path} ({len(lines)} images, mask {mask})")
-        for name, rule in rules.items():
-            print(f"  {name:24s} {score_rule(lines, rule, allowed):6.2f}")
+        allowed = _allowed(lines[0])
+        singles = {k: score_rule(lines, lambda g, k=k: {k: 1.0}) for k in allowed}
+        best[path] = max(singles.values())
+        print(f"{Path(path).name} ({len(lines)} images): "
+              + ", ".join(f"{k} {v:.2f}" for k, v in singles.items())
+              + f"; winner rule {score_rule(lines, winner_rule(allowed)):.2f}")
+    rows = []
+    for bonus in args.bonus:
+        for ridge in args.ridge:
+            gaps = [score_rule(lines, blend_rule(_allowed(lines[0]), bonus, ridge)) - best[p]
+                    for p, lines in files.items()]
+            rows.append((min(gaps), bonus, ridge, gaps))
+    print("blend: bonus dB/halving, ridge -> gap to each file's best single candidate")
+    for worst, bonus, ridge, gaps in sorted(rows, key=lambda r: -r[0])[: args.top]:
+        print(f"  {bonus:4.1f} {ridge:4.2f}  worst {worst:+.2f}  "
+              + " ".join(f"{g:+.2f}" for g in gaps))
 
 
 def main() -> None:
@@ -163,7 +189,9 @@ def main() -> None:
     c.add_argument("--out", required=True)
     f = sub.add_parser("fit")
     f.add_argument("files", nargs="+")
-    f.add_argument("--bonus", type=float, nargs="*", default=[0.5, 1.0, 2.0, 3.0])
+    f.add_argument("--bonus", type=float, nargs="*", default=[0.0, 1.0, 2.0, 3.0, 4.0])
+    f.add_argument("--ridge", type=float, nargs="*", default=[0.0, 0.05, 0.1, 0.2])
+    f.add_argument("--top", type=int, default=10)
     args = p.parse_args()
     collect(args) if args.cmd == "collect" else fit(args)
 

@@ -10,9 +10,13 @@ from context_encoder.selection import (
     ProbeSettings,
     auto_fill,
     baseline_filler,
+    blend_weights,
     choose_filler,
+    fill_with,
     place_probes,
 )
+
+WINNER = ProbeSettings(blend=False)  # the single best candidate, no mixing
 
 PERIOD = 6
 
@@ -56,10 +60,13 @@ def _square(shape: tuple[int, int], y: int, x: int, side: int) -> np.ndarray:
 def test_sensible_choice_on_gradient_and_texture(x, expected):
     img = _half_and_half()
     hole = _square(img.shape[:2], 40, x, 14)
-    choice = choose_filler(img, hole, CANDIDATES, np.random.default_rng(0))
-    assert choice.method == expected
+    choice = choose_filler(img, hole, CANDIDATES, np.random.default_rng(0), probes=WINNER)
+    assert choice.method == expected and choice.weights == {expected: 1.0}
     assert choice.probes == ProbeSettings().count and not choice.fallback
     assert set(choice.scores) == set(CANDIDATES)
+    mixed = choose_filler(img, hole, CANDIDATES, np.random.default_rng(0))
+    assert next(iter(mixed.weights)) == expected and mixed.weights[expected] > 0.5
+    assert mixed.method.split("+")[0] == expected
 
 
 def test_probes_avoid_hole_unknown_and_each_other():
@@ -73,7 +80,7 @@ def test_probes_avoid_hole_unknown_and_each_other():
         probes, sizes = place_probes(hole, np.random.default_rng(trial), unknown=other,
                                      settings=s)
         assert probes and len(probes) == len(sizes) <= 5
-        from context_encoder.selection import _dilate
+        from context_encoder.selection.placement import dilate as _dilate
 
         guard = _dilate(hole | other, s.margin)
         for i, p in enumerate(probes):
@@ -143,20 +150,60 @@ def test_switch_margin_keeps_the_default():
     img = _half_and_half()
     hole = _square(img.shape[:2], 40, 136, 14)
     plain = choose_filler(img, hole, CANDIDATES, np.random.default_rng(0), default="telea",
-                          probes=ProbeSettings(switch_db=0.0))
+                          probes=ProbeSettings(switch_db=0.0, blend=False))
     assert plain.method == "copy"
     gain = plain.scores["copy"] - plain.scores["telea"]
     kept = choose_filler(img, hole, CANDIDATES, np.random.default_rng(0), default="telea",
-                         probes=ProbeSettings(switch_db=gain + 1.0))
+                         probes=ProbeSettings(switch_db=gain + 1.0, blend=False))
     assert kept.method == "telea"
 
 
 def test_auto_fill_uses_the_winner():
     img = _half_and_half()
     hole = _square(img.shape[:2], 40, 136, 14)
-    out, choice = auto_fill(img, hole, CANDIDATES, np.random.default_rng(0))
+    out, choice = auto_fill(img, hole, CANDIDATES, np.random.default_rng(0), probes=WINNER)
     assert choice.method == "copy"
     assert np.array_equal(out, _copy_period(img, hole))
+
+
+def test_auto_fill_mixes_by_the_weights():
+    img = _half_and_half()
+    hole = _square(img.shape[:2], 40, 96 - 7, 14)  # across the gradient and the texture
+    out, choice = auto_fill(img, hole, CANDIDATES, np.random.default_rng(0))
+    want = sum(w * CANDIDATES[k](img, hole).astype(np.float64)
+               for k, w in choice.weights.items())
+    assert np.allclose(out, want, atol=1e-6)
+    assert np.allclose(fill_with(choice, CANDIDATES, img, hole), out)
+
+
+def _gram(errors: np.ndarray) -> np.ndarray:
+    return errors @ errors.T / errors.shape[1]
+
+
+def test_blend_of_independent_errors_halves_them():
+    e = np.random.default_rng(0).normal(size=(2, 20000))
+    g = _gram(e)
+    w = blend_weights(g, ["a", "b"])
+    assert set(w) == {"a", "b"} and abs(w["a"] - 0.5) < 0.05
+    v = np.array([w["a"], w["b"]])
+    assert v @ g @ v < 0.6 * min(g[0, 0], g[1, 1])  # about half of either error
+
+
+def test_blend_lets_a_far_better_candidate_take_all_and_drops_crumbs():
+    e = np.random.default_rng(1).normal(size=(3, 20000)) * np.array([[1.0], [0.1], [1.0]])
+    w = blend_weights(_gram(e), ["a", "b", "c"], min_weight=0.05)
+    assert list(w) == ["b"] and w["b"] == 1.0
+    w0 = blend_weights(_gram(e), ["a", "b", "c"], min_weight=0.0)
+    assert list(w0)[0] == "b" and abs(sum(w0.values()) - 1.0) < 1e-9 and w0["b"] > 0.95
+
+
+def test_blend_favour_shifts_weight():
+    e = np.random.default_rng(2).normal(size=(2, 20000)) * np.array([[1.0], [1.5]])
+    plain = blend_weights(_gram(e), ["a", "b"])
+    favoured = blend_weights(_gram(e), ["a", "b"], favour={"b": 6.0})
+    assert plain["a"] > plain.get("b", 0) and favoured["b"] > favoured.get("a", 0)
+    with pytest.raises(ValueError, match="2x2"):
+        blend_weights(np.eye(3), ["a", "b"])
 
 
 def test_errors_name_the_problem():

@@ -58,9 +58,11 @@ class GroupChoice:
     """The filler chosen for one group of holes.
 
     ``box``: the group's bounding box ``(y0, x0, y1, x1)`` (end exclusive); ``holes``: its
-    connected components; ``pixels``: its hole pixels; ``method``: the winner; ``scores``:
-    PSNR (dB) over the probes per candidate (empty when no probe fitted); ``reason``:
-    ``"probes"`` or why the default was taken.
+    connected components; ``pixels``: its hole pixels; ``method``: what filled it (a
+    candidate's name, or for a blend the names joined by ``+``, heaviest first);
+    ``weights``: each candidate's share of the fill; ``scores``: PSNR (dB) over the probes
+    per candidate (empty when no probe fitted); ``reason``: ``"probes"`` or why the
+    default was taken.
     """
 
     box: tuple[int, int, int, int]
@@ -69,10 +71,16 @@ class GroupChoice:
     method: str
     scores: dict[str, float] = field(default_factory=dict)
     reason: str = "probes"
+    weights: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.weights:
+            object.__setattr__(self, "weights", {self.method: 1.0})
 
     def to_json(self) -> dict[str, Any]:
         return {"box": list(self.box), "holes": self.holes, "pixels": self.pixels,
-                "method": self.method, "scores": {k: round(v, 3) for k, v in self.scores.items()},
+                "method": self.method, "weights": {k: round(v, 3) for k, v in self.weights.items()},
+                "scores": {k: round(v, 3) for k, v in self.scores.items()},
                 "reason": self.reason}
 
 
@@ -245,6 +253,7 @@ class AutoInpainter(InpainterBase):
     def _fill_one(self, rgb: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, list[GroupChoice]]:
         cands = self._candidates(rgb, mask)
         default = _DEFAULT_METHOD if _DEFAULT_METHOD in cands else None
+        models = [k for k in cands if k in self.inpainters or k.endswith("+adapt")]
         rng = np.random.default_rng(self.seed)
         labels, groups = group_holes(mask, self.geometry)
         chosen: list[tuple[np.ndarray, GroupChoice]] = []
@@ -253,16 +262,21 @@ class AutoInpainter(InpainterBase):
             sel = np.zeros_like(mask)
             sel[y0:y1, x0:x1] = np.isin(labels[y0:y1, x0:x1], g.labels)
             c = choose_filler(rgb, sel, cands, rng, unknown=mask, default=default,
-                              probes=self.probes)
+                              probes=self.probes, models=models)
             chosen.append((sel, GroupChoice(g.box, len(g.labels), int(np.count_nonzero(sel)),
-                                            c.method, dict(c.scores), c.reason)))
+                                            c.method, dict(c.scores), c.reason,
+                                            dict(c.weights))))
         out = rgb.copy()
-        # one call per winning method, with every hole unknown; each group takes its pixels
-        for method in dict.fromkeys(gc.method for _, gc in chosen):
-            filled = np.asarray(cands[method](rgb, mask), np.float32)
+        mix = np.zeros_like(rgb, dtype=np.float64)
+        # one call per method with any weight, with every hole unknown; each group takes
+        # its share of that fill in its own pixels
+        for method in dict.fromkeys(m for _, gc in chosen for m in gc.weights):
+            filled = np.asarray(cands[method](rgb, mask), np.float64)
             for sel, gc in chosen:
-                if gc.method == method:
-                    out[sel] = filled[sel]
+                if method in gc.weights:
+                    mix[sel] += gc.weights[method] * filled[sel]
+        for sel, _ in chosen:
+            out[sel] = mix[sel]
         choices = [gc for _, gc in chosen]
         logger.info("auto: %s", describe(choices))
         return out, choices

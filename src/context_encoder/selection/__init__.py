@@ -46,14 +46,15 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 import cv2
 import numpy as np
-from scipy.signal import fftconvolve
+from scipy.optimize import nnls
 
-from .baselines import available_baselines, get_baseline
+from ..baselines import available_baselines, get_baseline
+from .placement import mosaic, place_probes, probe_scale
+from .settings import Choice, ProbeSettings
 
 __all__ = [
     "BIHARMONIC_MAX_HOLE",
@@ -64,8 +65,10 @@ __all__ = [
     "ProbeSettings",
     "auto_fill",
     "baseline_filler",
+    "blend_weights",
     "choose_filler",
     "classical_candidates",
+    "fill_with",
     "inpainter_filler",
     "place_probes",
 ]
@@ -86,60 +89,6 @@ BIHARMONIC_MAX_HOLE = 25_000
 PATCHMATCH_MAX_PIXELS = 150_000
 
 _PREFILL_RADIUS = 3  # Telea radius of the quick fill of unknown pixels inside tiles
-_MAX_TRIES = 400  # candidate positions checked per pattern size
-
-
-@dataclass(frozen=True)
-class ProbeSettings:
-    """How probes are placed and sized (see the module docstring)."""
-
-    count: int = 4  # probes wanted per hole
-    pixels: int = 8192  # hole pixels per probe at most; the photo is shrunk to get there
-    side: int = 128  # probe bounding-box side at most, in px of the shrunk photo
-    margin: int = 6  # px between a probe and unknown pixels or another probe
-    reach: float = 2.0  # probes centred within reach * hole side of the hole are tried first
-    flips: bool = True  # also try the pattern flipped left-right / upside down
-    shrink: tuple[float, ...] = (1.0, 0.75, 0.5, 0.35)  # pattern sizes tried, in order
-    switch_db: float = 1.0  # leave the default only for a gain of more than this
-    tile: int = 0  # probe tiles at least this side (px of the shrunk photo)
-
-    def __post_init__(self) -> None:
-        for name in ("count", "pixels", "side"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"ProbeSettings.{name} must be >= 1, got {getattr(self, name)}")
-        if self.margin < 0 or self.reach <= 0 or self.switch_db < 0:
-            raise ValueError("ProbeSettings: margin and switch_db must be >= 0, reach > 0; got "
-                             f"{self.margin}, {self.switch_db}, {self.reach}")
-        if not self.shrink or any(not 0 < s <= 1 for s in self.shrink):
-            raise ValueError(f"ProbeSettings.shrink must be sizes in (0, 1], got {self.shrink}")
-
-
-@dataclass(frozen=True)
-class Choice:
-    """The method chosen for one hole and why.
-
-    ``scores``: PSNR (dB) over the probe pixels per candidate (empty without probes);
-    ``per_probe``: the PSNR over each probe's tile; ``gram``: the candidates' probe error
-    products (candidate order; see :func:`_score`); ``seconds``: time each candidate took
-    on the probes; ``probes``: probes placed;
-    ``size``: probe size relative to the hole; ``scale``: the photo's scale while probing;
-    ``reason``: ``"probes"``, or why the default was taken.
-    """
-
-    method: str
-    scores: dict[str, float] = field(default_factory=dict)
-    seconds: dict[str, float] = field(default_factory=dict)
-    probes: int = 0
-    size: float = 1.0
-    scale: float = 1.0
-    reason: str = "probes"
-    per_probe: dict[str, list[float]] = field(default_factory=dict)
-    gram: list[list[float]] = field(default_factory=list)
-
-    @property
-    def fallback(self) -> bool:
-        """True when no probe could be placed and ``method`` is the default."""
-        return self.probes == 0
 
 
 # ---------------------------------------------------------------------------------------
@@ -212,158 +161,9 @@ def _shrink_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(mask.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0
 
 
-def _probe_scale(hole: np.ndarray, s: ProbeSettings) -> float:
-    patterns = _components(hole)
-    side = max(patterns[min(1, len(patterns) - 1)].shape)  # the largest component's box
-    return min(1.0, math.sqrt(s.pixels / np.count_nonzero(hole)), s.side / side)
-
-
-def _bbox(mask: np.ndarray) -> tuple[int, int, int, int]:
-    ys, xs = np.nonzero(mask)
-    return int(ys.min()), int(xs.min()), int(ys.max()) + 1, int(xs.max()) + 1
-
-
-# ---------------------------------------------------------------------------------------
-# Placement
-# ---------------------------------------------------------------------------------------
-def _dilate(mask: np.ndarray, r: int) -> np.ndarray:
-    if r <= 0:
-        return mask
-    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-    return cv2.dilate(mask.astype(np.uint8), k).astype(bool)
-
-
-def _variants(pattern: np.ndarray, flips: bool) -> list[np.ndarray]:
-    out = [pattern]
-    if flips:
-        for v in (pattern[:, ::-1], pattern[::-1], pattern[::-1, ::-1]):
-            if not any(np.array_equal(v, o) for o in out):
-                out.append(np.ascontiguousarray(v))
-    return out
-
-
-def _free_offsets(forbidden: np.ndarray, pattern: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Top-left offsets where ``pattern`` lies inside the image and off ``forbidden``."""
-    h, w = pattern.shape
-    if h > forbidden.shape[0] or w > forbidden.shape[1]:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    hits = fftconvolve(forbidden.astype(np.float32), pattern[::-1, ::-1].astype(np.float32),
-                       mode="valid")
-    return np.nonzero(hits < 0.5)
-
-
-def _components(hole: np.ndarray) -> list[np.ndarray]:
-    """The hole's bounding-box pattern, then (for several components) each component's,
-    largest first."""
-    y0, x0, y1, x1 = _bbox(hole)
-    crop = hole[y0:y1, x0:x1]
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(crop.astype(np.uint8), connectivity=8)
-    patterns = [crop]
-    if n > 2:
-        for i in 1 + np.argsort(-stats[1:, cv2.CC_STAT_AREA], kind="stable"):
-            t, le = stats[i, cv2.CC_STAT_TOP], stats[i, cv2.CC_STAT_LEFT]
-            h, w = stats[i, cv2.CC_STAT_HEIGHT], stats[i, cv2.CC_STAT_WIDTH]
-            patterns.append(labels[t : t + h, le : le + w] == i)
-    return patterns
-
-
-def _resized_pattern(pattern: np.ndarray, size: float) -> np.ndarray:
-    if size == 1.0:
-        return pattern
-    dsize = (max(1, round(pattern.shape[1] * size)), max(1, round(pattern.shape[0] * size)))
-    return cv2.resize(pattern.astype(np.uint8), dsize, interpolation=cv2.INTER_NEAREST) > 0
-
-
-def _try_place(pattern: np.ndarray, taken: np.ndarray, centre: tuple[float, float],
-               reach_px: float, want: int, s: ProbeSettings, rng: np.random.Generator
-               ) -> list[np.ndarray]:
-    """Up to ``want`` probes of ``pattern`` (and its flips) off ``taken``; each probe and
-    its margin is added to ``taken``."""
-    variants = _variants(pattern, s.flips)
-    found = [(*_free_offsets(taken, v), k) for k, v in enumerate(variants)]
-    ys = np.concatenate([f[0] for f in found])
-    xs = np.concatenate([f[1] for f in found])
-    ks = np.concatenate([np.full(f[0].size, f[2]) for f in found])
-    h, w = pattern.shape
-    dist = np.hypot(ys + h / 2 - centre[0], xs + w / 2 - centre[1])
-    near, far = np.flatnonzero(dist <= reach_px), np.flatnonzero(dist > reach_px)
-    order = np.concatenate([rng.permutation(near), rng.permutation(far)])[:_MAX_TRIES]
-    m = s.margin
-    probes: list[np.ndarray] = []
-    for i in order:
-        if len(probes) == want:
-            break
-        y, x, v = int(ys[i]), int(xs[i]), variants[int(ks[i])]
-        if (taken[y : y + h, x : x + w] & v).any():
-            continue
-        probe = np.zeros_like(taken)
-        probe[y : y + h, x : x + w] = v
-        probes.append(probe)
-        y0, x0 = max(y - m, 0), max(x - m, 0)
-        taken[y0 : y + h + m, x0 : x + w + m] |= _dilate(probe, m)[y0 : y + h + m, x0 : x + w + m]
-    return probes
-
-
-def place_probes(hole: np.ndarray, rng: np.random.Generator, *,
-                 unknown: np.ndarray | None = None, settings: ProbeSettings | None = None
-                 ) -> tuple[list[np.ndarray], list[float]]:
-    """Probe masks for ``hole`` (each an ``HxW`` bool array) and the size of each
-    relative to the pattern it copies.
-
-    Patterns, tried in order at each size of ``settings.shrink``: the hole's whole pixel
-    pattern, then (when the hole has several components) each component's, largest first;
-    probes are collected until there are ``settings.count``. ``unknown``: every pixel
-    without truth (default: the hole; the hole is always added). An empty list when no
-    probe fits even at the smallest size.
-    """
-    s = settings or ProbeSettings()
-    hole = np.asarray(hole, dtype=bool)
-    unknown = hole if unknown is None else (np.asarray(unknown, dtype=bool) | hole)
-    if unknown.shape != hole.shape:
-        raise ValueError(f"unknown shape {unknown.shape} does not match the hole's {hole.shape}")
-    if not hole.any():
-        raise ValueError("the hole is empty: there is no shape to probe with")
-    taken = _dilate(unknown, s.margin)
-    y0, x0, y1, x1 = _bbox(hole)
-    centre = ((y0 + y1) / 2, (x0 + x1) / 2)
-    reach_px = s.reach * max(y1 - y0, x1 - x0)
-    probes: list[np.ndarray] = []
-    sizes: list[float] = []
-    patterns = _components(hole)
-    for size in s.shrink:
-        for pattern in patterns:
-            p = _resized_pattern(pattern, size)
-            if not p.any():
-                continue
-            new = _try_place(p, taken, centre, reach_px, s.count - len(probes), s, rng)
-            probes += new
-            sizes += [size] * len(new)
-            if len(probes) == s.count:
-                return probes, sizes
-    return probes, sizes
-
-
 # ---------------------------------------------------------------------------------------
 # Probing
 # ---------------------------------------------------------------------------------------
-def _mosaic(img: np.ndarray, probes: list[np.ndarray], margin: int, tile: int = 0
-            ) -> tuple[np.ndarray, np.ndarray]:
-    """Square tiles around the probes (at least ``tile`` px), side by side: (image, mask).
-    Every probe is masked in every tile it reaches, so no tile shows another probe's truth."""
-    h, w = img.shape[:2]
-    boxes = [_bbox(p) for p in probes]
-    side = max(tile, 2 * max(max(y1 - y0, x1 - x0) for y0, x0, y1, x1 in boxes) + 4 * margin)
-    th, tw = min(side, h), min(side, w)  # the same for every tile
-    every = np.logical_or.reduce(probes)
-    tiles, masks = [], []
-    for y0, x0, y1, x1 in boxes:
-        top = min(max((y0 + y1 - th) // 2, 0), h - th)
-        left = min(max((x0 + x1 - tw) // 2, 0), w - tw)
-        tiles.append(img[top : top + th, left : left + tw])
-        masks.append(every[top : top + th, left : left + tw])
-    return np.ascontiguousarray(np.concatenate(tiles, axis=1)), np.concatenate(masks, axis=1)
-
-
 def _prefill(img: np.ndarray, unknown: np.ndarray) -> np.ndarray:
     """Unknown pixels filled by a quick Telea pass (context for the probes' fills)."""
     u8 = np.clip(np.rint(img * 255.0), 0, 255).astype(np.uint8)
@@ -407,16 +207,62 @@ def _winner(scores: Mapping[str, float], default: str, switch_db: float) -> str:
     return best if scores[best] > scores[default] + switch_db else default
 
 
+def blend_weights(gram: np.ndarray, names: Sequence[str], *, favour: Mapping[str, float]
+                  | None = None, ridge: float = 0.0, min_weight: float = 0.05
+                  ) -> dict[str, float]:
+    """The mix of candidates whose probe error is least: weights ``w >= 0`` summing to 1
+    minimising ``w @ gram @ w`` (the mean squared error of ``sum_k w_k fill_k`` over the
+    probes; :func:`_score`), by non-negative least squares on a Cholesky factor.
+
+    ``favour``: dB by which a candidate's errors count lower (its row and column of
+    ``gram`` scaled by ``10 ** (-dB / 20)``). ``ridge``: adds ``ridge`` times the mean
+    error to each candidate's own error, which spreads the weights (a hedge against probes
+    that favour one candidate by chance). Weights under ``min_weight`` are dropped and
+    the rest scaled back to a sum of 1. Returned heaviest first (candidate order among
+    equals). Mixing fills whose errors differ lowers the error below each one's (the
+    probes tell how much); one candidate far ahead takes all the weight.
+    """
+    g = np.array(gram, dtype=np.float64)
+    k = len(names)
+    if g.shape != (k, k):
+        raise ValueError(f"gram must be {k}x{k} for {k} candidates, got {g.shape}")
+    for i, name in enumerate(names):
+        if favour and favour.get(name):
+            f = 10.0 ** (-favour[name] / 20.0)
+            g[i, :] *= f
+            g[:, i] *= f
+    mean_error = max(float(np.trace(g)) / k, 1e-12)
+    g += ridge * mean_error * np.eye(k)
+    jitter = 1e-9 * mean_error
+    factor = np.linalg.cholesky(g + jitter * np.eye(k))
+    scale = 1e3 * math.sqrt(max(float(np.max(np.diag(g))), 1e-12))  # the sum-to-one row
+    a = np.vstack([factor.T, np.full((1, k), scale)])
+    w, _ = nnls(a, np.r_[np.zeros(k), scale])
+    w = np.where(w >= min_weight * w.sum(), w, 0.0)
+    if not w.any():  # cannot happen with min_weight < 0.5, kept for safety
+        w[int(np.argmin(np.diag(g)))] = 1.0
+    w /= w.sum()
+    order = sorted((i for i in range(k) if w[i] > 0), key=lambda i: -w[i])
+    return {names[i]: float(w[i]) for i in order}
+
+
+def _label(weights: Mapping[str, float]) -> str:
+    return "+".join(weights)
+
+
 def choose_filler(rgb01: np.ndarray, hole: np.ndarray, candidates: Mapping[str, FillFn],
                   rng: np.random.Generator, *, unknown: np.ndarray | None = None,
-                  default: str | None = None, probes: ProbeSettings | None = None) -> Choice:
+                  default: str | None = None, probes: ProbeSettings | None = None,
+                  models: Collection[str] = ()) -> Choice:
     """Pick the candidate that best fills probe holes like ``hole`` on this photo.
 
     ``rgb01``: float ``HxWx3`` in [0, 1]; ``hole``: ``HxW`` bool; ``candidates``: name ->
     :data:`FillFn`; ``rng`` places the probes (same rng state, same choice). ``unknown``:
     every pixel without truth, when the image has holes besides ``hole``. ``default``: the
-    answer when no probe fits, and the incumbent for ``probes.switch_db`` (default: the
-    first candidate). See the module docstring for the procedure.
+    answer when no probe fits, and (without ``probes.blend``) the incumbent for
+    ``probes.switch_db`` (default: the first candidate). ``models``: the candidates that are
+    learned models (favoured by ``probes.model_bonus_db`` when probes had to be smaller
+    than the hole). See the module docstring for the procedure.
     """
     hole = _check_image_and_hole(rgb01, hole)
     if not candidates:
@@ -428,7 +274,7 @@ def choose_filler(rgb01: np.ndarray, hole: np.ndarray, candidates: Mapping[str, 
         raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
     s = probes or ProbeSettings()
     unknown = hole if unknown is None else (np.asarray(unknown) != 0) | hole
-    scale = _probe_scale(hole, s)
+    scale = probe_scale(hole, s)
     img = rgb01.astype(np.float32, copy=False)
     if scale < 1.0:
         dsize = (max(1, round(img.shape[1] * scale)), max(1, round(img.shape[0] * scale)))
@@ -439,17 +285,35 @@ def choose_filler(rgb01: np.ndarray, hole: np.ndarray, candidates: Mapping[str, 
         logger.info("no room for a probe around the hole; using %r", default)
         return Choice(default, scale=scale, size=0.0, reason="no room for a probe")
     size = float(np.mean(sizes))
-    mosaic, mask = _mosaic(_prefill(img, unknown), placed, s.margin, s.tile)
-    scores, per_probe, seconds, gram = _score(candidates, mosaic, mask, len(placed))
-    method = _winner(scores, default, s.switch_db)
+    tiles, mask = mosaic(_prefill(img, unknown), placed, s.margin, s.tile)
+    scores, per_probe, seconds, gram = _score(candidates, tiles, mask, len(placed))
+    if s.blend:
+        bonus = s.model_bonus_db * math.log2(1.0 / size)  # 0 for probes of the hole's size
+        weights = blend_weights(gram, list(candidates), favour=dict.fromkeys(models, bonus),
+                                ridge=s.ridge, min_weight=s.min_weight)
+    else:
+        weights = {_winner(scores, default, s.switch_db): 1.0}
+    method = _label(weights)
     logger.info("%d probes (size %.2f, scale %.2f): %s -> %s", len(placed), size, scale,
-                {k: round(v, 2) for k, v in scores.items()}, method)
+                {k: round(v, 2) for k, v in scores.items()},
+                {k: round(v, 2) for k, v in weights.items()})
     return Choice(method, scores, seconds, len(placed), size, scale, per_probe=per_probe,
-                  gram=gram.tolist())
+                  gram=gram.tolist(), weights=weights)
+
+
+def fill_with(choice: Choice, candidates: Mapping[str, FillFn], rgb01: np.ndarray,
+              hole: np.ndarray) -> np.ndarray:
+    """``rgb01`` with ``hole`` filled as ``choice`` says: each candidate of its weights run
+    once, their fills mixed by weight (float32)."""
+    hole = np.asarray(hole) != 0
+    out = np.zeros(rgb01.shape, np.float64)
+    for name, w in choice.weights.items():
+        out += w * np.asarray(candidates[name](rgb01, hole), np.float64)
+    return out.astype(np.float32)
 
 
 def auto_fill(rgb01: np.ndarray, hole: np.ndarray, candidates: Mapping[str, FillFn],
               rng: np.random.Generator, **kwargs: object) -> tuple[np.ndarray, Choice]:
     """Fill ``hole`` with the candidate :func:`choose_filler` picks; ``(filled, choice)``."""
     choice = choose_filler(rgb01, hole, candidates, rng, **kwargs)  # type: ignore[arg-type]
-    return np.asarray(candidates[choice.method](rgb01, np.asarray(hole) != 0)), choice
+    return fill_with(choice, candidates, rgb01, hole), choice

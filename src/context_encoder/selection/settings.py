@@ -1,0 +1,76 @@
+"""The settings of probing (:class:`ProbeSettings`) and its result (:class:`Choice`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["Choice", "ProbeSettings"]
+
+
+@dataclass(frozen=True)
+class ProbeSettings:
+    """How probes are placed and sized (see the module docstring)."""
+
+    count: int = 4  # probes wanted per hole
+    pixels: int = 8192  # hole pixels per probe at most; the photo is shrunk to get there
+    side: int = 128  # probe bounding-box side at most, in px of the shrunk photo
+    margin: int = 6  # px between a probe and unknown pixels or another probe
+    reach: float = 2.0  # probes centred within reach * hole side of the hole are tried first
+    flips: bool = True  # also try the pattern flipped left-right / upside down
+    shrink: tuple[float, ...] = (1.0, 0.75, 0.5, 0.35)  # pattern sizes tried, in order
+    switch_db: float = 1.0  # without blend: leave the default only for a gain over this
+    tile: int = 0  # probe tiles at least this side (px of the shrunk photo)
+    blend: bool = True  # fill with the mix of candidates the probes favour (see blend_weights)
+    ridge: float = 0.1  # spreads the blend's weights (blend_weights)
+    model_bonus_db: float = 3.0  # models' probe error counted this much lower per halving
+    min_weight: float = 0.05  # blend weights below this are dropped (their fill is not run)
+
+    def __post_init__(self) -> None:
+        for name in ("count", "pixels", "side"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"ProbeSettings.{name} must be >= 1, got {getattr(self, name)}")
+        if self.margin < 0 or self.reach <= 0 or self.switch_db < 0 or self.tile < 0:
+            raise ValueError("ProbeSettings: margin, switch_db and tile must be >= 0, reach > 0; "
+                             f"got {self.margin}, {self.switch_db}, {self.tile}, {self.reach}")
+        if self.ridge < 0 or self.model_bonus_db < 0:
+            raise ValueError("ProbeSettings: ridge and model_bonus_db must be >= 0, got "
+                             f"{self.ridge}, {self.model_bonus_db}")
+        if not 0 <= self.min_weight < 0.5:
+            raise ValueError(f"ProbeSettings.min_weight must be in [0, 0.5), got {self.min_weight}")
+        if not self.shrink or any(not 0 < s <= 1 for s in self.shrink):
+            raise ValueError(f"ProbeSettings.shrink must be sizes in (0, 1], got {self.shrink}")
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The method chosen for one hole and why.
+
+    ``scores``: PSNR (dB) over the probe pixels per candidate (empty without probes);
+    ``per_probe``: the PSNR over each probe's tile; ``gram``: the candidates' probe error
+    products (candidate order; see :func:`_score`); ``seconds``: time each candidate took
+    on the probes; ``probes``: probes placed;
+    ``size``: probe size relative to the hole; ``scale``: the photo's scale while probing;
+    ``reason``: ``"probes"``, or why the default was taken; ``weights``: the share of each
+    candidate in the fill (one candidate at 1.0 unless blended; see :func:`blend_weights`).
+    ``method`` names them, heaviest first, joined by ``+``.
+    """
+
+    method: str
+    scores: dict[str, float] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    probes: int = 0
+    size: float = 1.0
+    scale: float = 1.0
+    reason: str = "probes"
+    per_probe: dict[str, list[float]] = field(default_factory=dict)
+    gram: list[list[float]] = field(default_factory=list)
+    weights: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.weights:
+            object.__setattr__(self, "weights", {self.method: 1.0})
+
+    @property
+    def fallback(self) -> bool:
+        """True when no probe could be placed and ``method`` is the default."""
+        return self.probes == 0
