@@ -202,6 +202,9 @@ def test_evaluate_auto_on_photos_scores_like_a_model(tiny_models):
     assert all(set(k.split("+")) <= {"telea", "ns", "biharmonic", "patchmatch", "full"}
                for k in chosen)
     assert sum(chosen.values()) >= 3
+    shares = res.methods["auto"]["shares"]  # each method's share of the filled pixels
+    assert set(shares) <= {"telea", "ns", "biharmonic", "patchmatch", "full"}
+    assert abs(sum(shares.values()) - 1.0) < 1e-3
     assert "chosen" not in res.methods["full"]
     res = evaluate(models=[tiny_models["full"]], methods=[], data="photos-tune", mask="thick",
                    count=2, size=64, device="cpu", adapt=1)

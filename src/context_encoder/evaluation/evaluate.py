@@ -156,17 +156,21 @@ def _score(outputs: list[np.ndarray], images: list[np.ndarray], masks: list[np.n
 
 
 def _fill_with_model(inpainter: Any, images: list[np.ndarray], masks: list[np.ndarray],
-                     chosen: dict[str, int] | None = None) -> tuple[list[np.ndarray], float]:
+                     chosen: dict[str, float] | None = None,
+                     shares: dict[str, float] | None = None) -> tuple[list[np.ndarray], float]:
     """A model's fills, in batches of :data:`MODEL_BATCH`, and their time (after a warm-up).
-    ``chosen``: for auto, counts the holes each method filled."""
+    For auto: ``chosen`` counts the holes each method or blend filled, ``shares`` sums each
+    method's weight times the hole pixels it filled."""
     inpainter(images[:2], masks[:2])  # warm-up: the first call pays for allocations
     t0 = time.perf_counter()
     outs: list[np.ndarray] = []
     for i in range(0, len(images), MODEL_BATCH):
         outs += inpainter(images[i : i + MODEL_BATCH], masks[i : i + MODEL_BATCH])
         for c in (c for image in getattr(inpainter, "last_choices", []) for c in image):
-            if chosen is not None:
+            if chosen is not None and shares is not None:
                 chosen[c.method] = chosen.get(c.method, 0) + c.holes
+                for m, w in c.weights.items():
+                    shares[m] = shares.get(m, 0.0) + w * c.pixels
     return outs, time.perf_counter() - t0
 
 
@@ -236,16 +240,21 @@ def evaluate(
     res.examples["input"] = [np.where(m[..., None], np.array(MEAN_RGB, np.uint8), im)
                              for im, m in shown]
     res.examples["ground truth"] = images[:keep_examples]
-    chosen: dict[str, dict[str, int]] = {name: {} for name, inp in inpainters.items()
-                                         if hasattr(inp, "last_choices")}
-    fills = [*((name, partial(_fill_with_model, inp, chosen=chosen.get(name)))
+    chosen: dict[str, dict[str, float]] = {name: {} for name, inp in inpainters.items()
+                                           if hasattr(inp, "last_choices")}
+    shares: dict[str, dict[str, float]] = {name: {} for name in chosen}
+    fills = [*((name, partial(_fill_with_model, inp, chosen=chosen.get(name),
+                              shares=shares.get(name)))
                for name, inp in inpainters.items()),
              *((name, partial(_fill_with_baseline, fn)) for name, fn in baselines.items())]
     for name, fill in fills:  # models first, then baselines: the grid's column order
         outs, seconds = fill(images, masks)
         entry = _score(outs, images, masks, bins, seconds)
-        if name in chosen:  # auto: holes filled by each method
+        if name in chosen:  # auto: holes filled by each method or blend; each method's share
             entry["chosen"] = dict(sorted(chosen[name].items(), key=lambda kv: -kv[1]))
+            total = sum(shares[name].values()) or 1.0
+            entry["shares"] = {m: round(v / total, 4) for m, v in
+                               sorted(shares[name].items(), key=lambda kv: -kv[1])}
         res.methods[name] = entry
         res.examples[name] = outs[:keep_examples]
         logger.info("%s: %s", name, {k: round(entry[k], 4) for k in METRIC_KEYS})

@@ -7,13 +7,15 @@ the holes one context window fills together), and for each group
 known pixels nearby, fills them with every candidate (the classical methods first: Telea,
 Navier-Stokes, biharmonic, PatchMatch when installed; then the loaded models; then, with
 ``adapt_steps > 0``, each model fine-tuned on the photo by
-:func:`context_encoder.adapt.adapt_generator`), and the candidate closest to the known truth
-fills the group. Telea is the default: another candidate replaces it only when its probes
-score more than ``ProbeSettings.switch_db`` (1 dB) higher.
+:func:`context_encoder.adapt.adapt_generator`), and the mix of candidates closest to the
+known truth there fills the group (:func:`context_encoder.selection.blend_weights`: one
+candidate when it is far ahead, else a weighted mean of a few fills). Without room for a
+probe, Telea fills it.
 
 What was chosen is kept in :attr:`AutoInpainter.last_choices` (one list of
 :class:`GroupChoice` per image of the last call) and summarised by :func:`describe`
-("telea (2 holes), facades-freeform-128 (1 hole)"). Each image's probes are placed by a
+("ns+telea (2 holes), facades-freeform-128 (1 hole)"; a name joined by ``+`` is a
+blend of those fills, heaviest first). Each image's probes are placed by a
 Generator seeded by ``seed`` alone, so an image gets the same choice in any batch.
 Pixels outside the hole are returned bit-identical, as with every inpainter.
 """
