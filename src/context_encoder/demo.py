@@ -43,9 +43,9 @@ def _photo_section(out: Path, mask: str, count: int, device: str,
     chosen = res.methods["auto"].get("chosen", {})
     log(f"\nauto, {mask} holes, {res.count} photo crops (PSNR etc. over the hole):")
     log(markdown_table(res))
-    log("auto chose (holes): " + ", ".join(f"{m} {n}" for m, n in chosen.items()))
     shares = res.methods["auto"].get("shares", {})
-    log("share of the filled pixels: " + ", ".join(f"{m} {v:.0%}" for m, v in shares.items()))
+    log(f"auto filled {sum(chosen.values())} holes; each method's share of the fill: "
+        + ", ".join(f"{m} {v:.0%}" for m, v in shares.items()))
     log(f"report: {report}")
     return res.to_json()
 
