@@ -191,6 +191,30 @@ def project_train(model: str, steps: int, warmup: int, batch: int, device: str,
                 "compile": compile_mode, "workers": loader.num_workers}
 
 
+def project_loader(model: str, steps: int, warmup: int, batch: int, device: str,
+                   workers: int | None = None) -> dict:
+    """The project's data pipeline alone (rendering, masks, the copies to the device): the
+    most images per second it can feed the training step."""
+    from context_encoder.training import TrainConfig, Trainer
+    from context_encoder.training.sampler import device_batches
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = TrainConfig(**TRAIN_CONFIGS[model], batch_size=batch, steps=warmup + steps,
+                          out=tmp, device=device, progress=False, workers=workers)
+        tr = Trainer(cfg)
+        loader = tr._loader()
+        batches = device_batches(loader, tr.device)
+        for _ in range(warmup):
+            next(batches)
+        _sync(device)
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            next(batches)
+        _sync(device)
+        return {"img_s": steps * batch / (time.perf_counter() - t0),
+                "workers": loader.num_workers}
+
+
 def _images(n: int):
     from context_encoder.data import render_facade
 
@@ -260,11 +284,12 @@ def _peak_mb(device: str) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-#: Row name -> (reference part, project part); a part is ``who:task:model``.
-PAIRS: dict[str, tuple[str, str]] = {
-    f"{task}{'' if model == 'paper' else '_' + model}": (f"ref:{task}:{model}",
-                                                        f"proj:{task}:{model}")
-    for model in TRAIN_CONFIGS for task in ("train", "infer_b1", "infer_b64")
+#: Row name -> (reference part, project part); a part is ``who:task:model``. The
+#: ``loader`` rows time the project's data pipeline alone (no reference).
+PAIRS: dict[str, tuple[str | None, str]] = {
+    f"{task}{'' if model == 'paper' else '_' + model}": (
+        None if task == "loader" else f"ref:{task}:{model}", f"proj:{task}:{model}")
+    for model in TRAIN_CONFIGS for task in ("train", "loader", "infer_b1", "infer_b64")
 }
 
 
@@ -276,6 +301,8 @@ def run_part(part: str, args) -> dict:
              if who == "ref" else
              project_train(model, args.steps, args.warmup, args.batch_size, dev,
                            args.compile, args.workers))
+    elif task == "loader":
+        r = project_loader(model, args.steps, args.warmup, args.batch_size, dev, args.workers)
     else:
         b = int(task.split("_b")[1])
         iters = args.infer_iters if b == 1 else max(2, args.infer_iters // 16)
@@ -322,7 +349,7 @@ def _run_rounds(args, rows: list[str]) -> dict[str, dict[str, list]]:
     for rnd in range(args.rounds):
         for row in rows:
             ref, proj = PAIRS[row]
-            for part in (ref, proj) if rnd % 2 == 0 else (proj, ref):
+            for part in filter(None, (ref, proj) if rnd % 2 == 0 else (proj, ref)):
                 out = subprocess.run([sys.executable, __file__, "--part", part, *passed],
                                      capture_output=True, text=True, check=True,
                                      env={**os.environ, "PYTHONWARNINGS": "ignore"})
@@ -333,6 +360,24 @@ def _run_rounds(args, rows: list[str]) -> dict[str, dict[str, list]]:
                 print(f"round {rnd + 1} {part}: {r['img_s']:.1f} img/s, "
                       f"peak {r['peak_mb']:.0f} MB", file=sys.stderr)
     return results
+
+
+def _row(row: str, results: dict[str, dict[str, list]]) -> dict:
+    """A row's medians, peaks and runs: reference and project side by side."""
+    out: dict = {}
+    for who, part in zip(("reference", "project"), PAIRS[row], strict=True):
+        if part is None:
+            continue
+        runs = results[part]
+        out[f"{who}_img_s"] = round(statistics.median(runs["img_s"]), 2)
+        out[f"{who}_peak_mb"] = round(max(runs["peak_mb"]))
+        out[f"{who}_runs"] = [round(x, 2) for x in runs["img_s"]]
+    if "reference_img_s" in out:
+        out["ratio"] = round(out["project_img_s"] / out["reference_img_s"], 2)
+    for key in ("precision", "channels_last", "workers"):
+        if key in results[PAIRS[row][1]]:
+            out[f"project_{key}"] = results[PAIRS[row][1]][key][0]
+    return out
 
 
 def main() -> None:
@@ -352,20 +397,13 @@ def main() -> None:
     }
     print(f"\n{'':18} {'reference':>12} {'project':>12} {'ratio':>7} {'peak MB ref/proj':>18}")
     for row in rows:
-        ref, proj = PAIRS[row]
-        r = statistics.median(results[ref]["img_s"])
-        q = statistics.median(results[proj]["img_s"])
-        summary[row] = {"reference_img_s": round(r, 2), "project_img_s": round(q, 2),
-                        "ratio": round(q / r, 2),
-                        "reference_peak_mb": round(max(results[ref]["peak_mb"])),
-                        "project_peak_mb": round(max(results[proj]["peak_mb"])),
-                        "reference_runs": [round(x, 2) for x in results[ref]["img_s"]],
-                        "project_runs": [round(x, 2) for x in results[proj]["img_s"]]}
-        for key in ("precision", "channels_last", "workers"):
-            if key in results[proj]:
-                summary[row][f"project_{key}"] = results[proj][key][0]
-        print(f"{row:18} {r:12.1f} {q:12.1f} {q / r:6.2f}x "
-              f"{summary[row]['reference_peak_mb']:>8}/{summary[row]['project_peak_mb']}")
+        summary[row] = _row(row, results)
+        out = summary[row]
+        if "ratio" in out:
+            print(f"{row:18} {out['reference_img_s']:12.1f} {out['project_img_s']:12.1f} "
+                  f"{out['ratio']:6.2f}x {out['reference_peak_mb']:>8}/{out['project_peak_mb']}")
+        else:
+            print(f"{row:18} {'':12} {out['project_img_s']:12.1f}")
     print(json.dumps(summary))
     if args.json:
         with open(args.json, "w") as f:
