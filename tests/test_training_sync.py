@@ -118,6 +118,8 @@ def test_loss_watch_stops_on_the_first_non_finite_step_at_the_check():
                                             r"the losses of steps 5-8 .* every 4 steps\).*"
                                             r"'runs/x'"):
         watch.check(8)
+    with pytest.raises(ValueError, match="step 10 after step 8"):  # steps come in order
+        watch.update(10, ok)
 
 
 def test_loss_watch_warns_once_on_a_collapsed_discriminator():

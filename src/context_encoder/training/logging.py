@@ -138,7 +138,7 @@ class RunLog:
         self._steps, self._images, self._t0 = 0, 0, time.perf_counter()
 
     def step(self, metrics: dict[str, torch.Tensor], images: int) -> None:
-        values = torch.stack([v.detach().float() for v in metrics.values()])  # (M,)
+        values = torch.stack(list(metrics.values())).detach().float()  # (M,), one kernel
         if self._sums is None:
             self._names, self._sums = tuple(metrics), values
         elif tuple(metrics) != self._names:

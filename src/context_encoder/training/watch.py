@@ -1,15 +1,16 @@
 """Watching the training losses without making the step wait for the device.
 
-Each step's losses stay on the device: :meth:`LossWatch.update` folds them into a few device
-tensors (the first step whose losses were not finite, with those losses, and the longest run
-of steps with a collapsed discriminator) and :meth:`LossWatch.check` reads them back, one
-transfer, when the trainer asks: every ``check_every`` steps and before it validates, logs or
-saves a checkpoint. On a GPU the host thus queues step after step without waiting for any,
-and a non-finite loss still stops the run before a checkpoint can hold its weights.
+Each step's ``g_loss`` and ``d_loss`` stay on the device: :meth:`LossWatch.update` writes
+them into a device buffer (two small kernels, nothing read back) and :meth:`LossWatch.check`
+reads the buffer back in one transfer when the trainer asks: every ``check_every`` steps and
+before it logs, validates or saves a checkpoint. On a GPU the host thus queues step after
+step without waiting for any, and a non-finite loss still stops the run, naming its step,
+before a checkpoint can hold its weights.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import torch
@@ -24,61 +25,65 @@ COLLAPSE_STEPS = 200
 #: A discriminator loss outside this range means D wins or loses outright.
 D_LOSS_RANGE = (1e-3, 20.0)
 
-_NONE = torch.iinfo(torch.int64).max  # "no non-finite step yet" (the minimum over ranks)
+_NONE = torch.iinfo(torch.int64).max  # "no non-finite step" (the minimum over ranks)
 
 
 class LossWatch:
     """Device-side watch over a run's ``g_loss`` and ``d_loss`` from step ``start`` on.
 
     ``world > 1`` (DistributedDataParallel): :meth:`check` is a collective, so every rank
-    calls it at the same steps and all stop together. ``out`` is named in the error.
+    calls it at the same steps and all stop together. ``every`` (the check interval) and
+    ``out`` (the run folder) are named in the error.
     """
 
     def __init__(self, device: torch.device, *, start: int = 0, every: int = 1,
                  world: int = 1, out: str = "") -> None:
-        self.every, self.world, self.out = every, world, out
+        self.device, self.every, self.world, self.out = device, every, world, out
         self.checked = start  # the last step whose losses were read back
+        self.collapsed_run = 0  # steps in a row with d_loss outside D_LOSS_RANGE
         self.warned_collapse = False
-        zero = torch.zeros((), dtype=torch.int64, device=device)
-        self._first_bad = torch.full((), _NONE, dtype=torch.int64, device=device)
-        self._bad_losses = torch.zeros(2, device=device)  # (g_loss, d_loss) at that step
-        self._run, self._longest = zero, zero.clone()  # collapsed steps in a row
-        self._last_d = torch.zeros((), device=device)
+        self._losses = torch.zeros(max(every, 1), 2, device=device)  # (steps, (g, d))
+        self._count = 0  # rows filled since the last check
 
     def update(self, step: int, metrics: dict[str, torch.Tensor]) -> None:
-        """Fold step ``step``'s ``g_loss`` and ``d_loss`` (0-d device tensors) in; reads
-        nothing back."""
-        losses = torch.stack((metrics["g_loss"], metrics["d_loss"])).float()  # (2,)
-        first = ~torch.isfinite(losses).all() & (self._first_bad == _NONE)
-        self._first_bad = torch.where(first, step, self._first_bad)
-        self._bad_losses = torch.where(first, losses, self._bad_losses)
-        d = self._last_d = losses[1]
-        collapsed = (d < D_LOSS_RANGE[0]) | (d > D_LOSS_RANGE[1])  # False for NaN
-        self._run = (self._run + 1) * collapsed
-        self._longest = torch.maximum(self._longest, self._run)
+        """Keep step ``step``'s ``g_loss`` and ``d_loss`` (0-d device tensors) for the next
+        check; reads nothing back. Steps come in order, one call each."""
+        if step != self.checked + self._count + 1:
+            raise ValueError(f"step {step} after step {self.checked + self._count}")
+        if self._count == len(self._losses):  # more steps than ``every`` between checks
+            self._losses = torch.cat([self._losses, torch.zeros_like(self._losses)])
+        self._losses[self._count] = torch.stack((metrics["g_loss"], metrics["d_loss"]))
+        self._count += 1
 
     def check(self, step: int) -> None:
-        """Read the watch back (waits for the device): raise :class:`TrainingError` if a
-        loss of any step since the last check was not finite; warn once if the
-        discriminator has looked collapsed for ``COLLAPSE_STEPS`` steps in a row."""
-        first = self._first_bad.clone()
+        """Read the losses since the last check back (waits for the device): raise
+        :class:`TrainingError` if one was not finite; warn once if the discriminator has
+        looked collapsed for ``COLLAPSE_STEPS`` steps in a row."""
+        first, rows = self.checked + 1, self._losses[:self._count].tolist()
+        self.checked, self._count = step, 0
+        bad = next((first + i for i, (g, d) in enumerate(rows)
+                    if not (math.isfinite(g) and math.isfinite(d))), _NONE)
         if self.world > 1:  # every rank stops together, none waits in a collective
-            dist.all_reduce(first, op=dist.ReduceOp.MIN)
-        bad, longest = torch.stack((first, self._longest)).tolist()
-        covered, self.checked = (self.checked + 1, step), step
+            flag = torch.tensor(bad, dtype=torch.int64, device=self.device)
+            dist.all_reduce(flag, op=dist.ReduceOp.MIN)
+            bad = int(flag.item())
         if bad != _NONE:
-            here = bool(torch.equal(first, self._first_bad))
-            g, d = self._bad_losses.tolist() if here else ("?", "?")
-            span = (f"steps {covered[0]}-{covered[1]}" if covered[0] < covered[1]
-                    else f"step {covered[1]}")
+            g, d = rows[bad - first] if first <= bad < first + len(rows) else ("?", "?")
+            span = f"steps {first}-{step}" if first < step else f"step {step}"
             raise TrainingError(
                 f"loss became non-finite at step {bad} (g_loss={g}, d_loss={d}; the losses "
                 f"of {span} were read back together, every {self.every} steps); stopped, the "
                 f"last good checkpoint is kept in {self.out!r}. Try a lower --lr or "
                 "--precision fp32.")
-        if longest >= COLLAPSE_STEPS and not self.warned_collapse:
-            self.warned_collapse = True
-            warnings.warn(
-                f"the discriminator looks collapsed (d_loss={self._last_d.item():.2e}, "
-                f"outside {D_LOSS_RANGE} for {COLLAPSE_STEPS} steps in a row by step {step}); "
-                "the adversarial term no longer teaches the generator", stacklevel=3)
+        self._watch_collapse(rows, step)
+
+    def _watch_collapse(self, rows: list[list[float]], step: int) -> None:
+        low, high = D_LOSS_RANGE
+        for _, d in rows:
+            self.collapsed_run = self.collapsed_run + 1 if d < low or d > high else 0
+            if self.collapsed_run >= COLLAPSE_STEPS and not self.warned_collapse:
+                self.warned_collapse = True
+                warnings.warn(
+                    f"the discriminator looks collapsed (d_loss={d:.2e}, outside {D_LOSS_RANGE} "
+                    f"for {COLLAPSE_STEPS} steps in a row, seen at step {step}); the "
+                    "adversarial term no longer teaches the generator", stacklevel=4)
