@@ -231,9 +231,16 @@ class TrainConfig:
     device: str = _opt("auto", "auto, cpu, cuda or mps")
     workers: int | None = _opt(None, "data-loading processes (default: on CUDA up to 8, one "
                                      "core left per rank; else 1)")
+    compile: str = _opt("none", "torch.compile G and D for the training step (for CUDA; the "
+                                "first steps compile): default, reduce-overhead (adds CUDA "
+                                "graphs) or max-autotune",
+                        choices=("none", "default", "reduce-overhead", "max-autotune"))
     seed: int = _opt(0)
     out: str = _opt("runs/context-encoder", cli=False)
     log_every: int = _opt(50)
+    check_every: int | None = _opt(None, "read the losses back from the device every N steps "
+                                         "to stop on a non-finite one (default: --log-every; "
+                                         "logging, validation and checkpoints check first)")
     val_every: int = _opt(500)
     ckpt_every: int = _opt(500)
     sample_every: int = _opt(500)
@@ -260,6 +267,8 @@ class TrainConfig:
             raise ConfigError(f"lr and g_lr_mult must be positive, got {self.lr}, {self.g_lr_mult}")
         if self.epochs is not None and self.epochs <= 0:
             raise ConfigError(f"epochs must be positive, got {self.epochs}")
+        if self.check_every is not None and self.check_every < 1:
+            raise ConfigError(f"check_every must be >= 1, got {self.check_every}")
         if self.workers is not None and self.workers < 0:
             raise ConfigError(f"workers must be >= 0, got {self.workers}")
         if self.lambda_rec < 0 or self.lambda_adv < 0:

@@ -1,7 +1,10 @@
 """Losses of the Context Encoder: weighted L2 reconstruction and the non-saturating GAN loss.
 
-Every term returns ``(loss, metrics)``: the tensor to backpropagate and the floats to log.
-``generator_loss`` and ``discriminator_loss`` are the two sides of one GAN step.
+Every term returns ``(loss, metrics)``: the tensor to backpropagate and the values to log,
+as detached 0-d fp32 tensors on the loss's device. Nothing here reads a value back to the
+host, so a training step on a GPU never waits for it; the trainer reads the metrics back
+every few steps (``float(m["g_rec"])`` reads one). ``generator_loss`` and
+``discriminator_loss`` are the two sides of one GAN step.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ __all__ = [
     "weighted_l2",
 ]
 
-Metrics = dict[str, float]
+#: Metric name -> detached 0-d fp32 tensor on the loss's device.
+Metrics = dict[str, torch.Tensor]
 
 
 def center_loss_weights(
@@ -64,13 +68,13 @@ def reconstruction_loss(pred: torch.Tensor, target: torch.Tensor,
                         weights: torch.Tensor) -> tuple[torch.Tensor, Metrics]:
     """The paper's masked L2: ``weighted_l2`` of the prediction against the truth."""
     rec = weighted_l2(pred, target, weights)
-    return rec, {"g_rec": rec.item()}
+    return rec, {"g_rec": rec.detach()}
 
 
 def adversarial_loss(fake_logits: torch.Tensor) -> tuple[torch.Tensor, Metrics]:
     """The generator's non-saturating GAN loss: D should call its output real (label 1)."""
     adv = _bce(fake_logits, 1.0)
-    return adv, {"g_adv": adv.item()}
+    return adv, {"g_adv": adv.detach()}
 
 
 def generator_loss(
@@ -88,7 +92,7 @@ def generator_loss(
         adv, adv_metrics = adversarial_loss(fake_logits)
         loss = loss + lambda_adv * adv
         metrics.update(adv_metrics)
-    metrics["g_loss"] = loss.item()
+    metrics["g_loss"] = loss.detach()
     return loss, metrics
 
 
@@ -101,5 +105,5 @@ def discriminator_loss(
     loss = loss_real + loss_fake
     with torch.no_grad():
         acc = 0.5 * ((real_logits > 0).float().mean() + (fake_logits < 0).float().mean())
-    return loss, {"d_loss": loss.item(), "d_real": loss_real.item(), "d_fake": loss_fake.item(),
-                  "d_acc": acc.item()}
+    return loss, {"d_loss": loss.detach(), "d_real": loss_real.detach(),
+                  "d_fake": loss_fake.detach(), "d_acc": acc}

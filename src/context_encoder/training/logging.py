@@ -2,9 +2,10 @@
 JSON row per logged or validated step), TensorBoard event files and a progress bar.
 
 Each sink takes ``write(step, kind, values)`` with ``kind`` ``"train"`` (windowed means of
-the step metrics and ``img_per_s``) or ``"val"`` (validation metrics). On a resume, the rows
-and events past the resumed step (written after the checkpoint, by the run that stopped) are
-dropped, so each step appears once.
+the step metrics and ``img_per_s``) or ``"val"`` (validation metrics). The step metrics are
+summed on their device and read back once per window, so logging never makes a training
+step wait for the GPU. On a resume, the rows and events past the resumed step (written after
+the checkpoint, by the run that stopped) are dropped, so each step appears once.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import logging
 import time
 from pathlib import Path
 from typing import Any, Protocol
+
+import torch
 
 from ..io.files import atomic_write_text
 
@@ -111,7 +114,8 @@ def _tensorboard(folder: Path, start: int) -> _TensorBoard | None:
 
 class RunLog:
     """The run's sinks, from step ``start`` of ``total``. ``step`` adds one step's metrics
-    to the window; ``train`` writes the window's means and starts a new one; ``val`` writes
+    (0-d tensors, the same names each step) to the window on their device; ``train`` reads
+    the window's sums back, writes their means and starts a new window; ``val`` writes
     validation metrics. With ``enabled=False`` (ranks other than 0) nothing is written."""
 
     def __init__(self, out: Path, *, start: int, total: int, enabled: bool = True,
@@ -129,12 +133,19 @@ class RunLog:
         self._reset()
 
     def _reset(self) -> None:
-        self._sums: dict[str, float] = {}
+        self._names: tuple[str, ...] = ()
+        self._sums: torch.Tensor | None = None  # (len(names),) on the metrics' device
         self._steps, self._images, self._t0 = 0, 0, time.perf_counter()
 
-    def step(self, metrics: dict[str, float], images: int) -> None:
-        for k, v in metrics.items():
-            self._sums[k] = self._sums.get(k, 0.0) + v
+    def step(self, metrics: dict[str, torch.Tensor], images: int) -> None:
+        values = torch.stack(list(metrics.values())).detach().float()  # (M,), one kernel
+        if self._sums is None:
+            self._names, self._sums = tuple(metrics), values
+        elif tuple(metrics) != self._names:
+            raise ValueError(f"step metrics {tuple(metrics)} differ from the window's "
+                             f"{self._names}")
+        else:
+            self._sums = self._sums + values
         self._steps += 1
         self._images += images
         if self.bar is not None:
@@ -142,7 +153,8 @@ class RunLog:
 
     def train(self, step: int) -> dict[str, float]:
         """Write the means since the last call (and images per second); returns them."""
-        means = {k: v / max(self._steps, 1) for k, v in self._sums.items()}
+        sums = [] if self._sums is None else self._sums.tolist()  # waits for the device
+        means = {k: v / max(self._steps, 1) for k, v in zip(self._names, sums, strict=True)}
         means["img_per_s"] = self._images / (time.perf_counter() - self._t0)
         for sink in self.sinks:
             sink.write(step, "train", means)

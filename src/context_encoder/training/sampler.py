@@ -1,5 +1,6 @@
-"""Training data: a sampler of ``(index, sample number)`` keys and the dataset that turns a
-key into an ``(image, mask)`` pair (with a training sketch for a sketch-guided model).
+"""Training data: a sampler of ``(index, sample number)`` keys, the dataset that turns a
+key into an ``(image, mask)`` pair (with a training sketch for a sketch-guided model), and
+the copy of each batch to the training device (:func:`device_batches`).
 
 Data order, crops, flips, masks and sketches are functions of ``(seed, global sample
 number)``, so a run resumed from a checkpoint at step k continues exactly as if it had not
@@ -14,7 +15,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 import torch
@@ -23,7 +24,7 @@ from ..data import FacadesDataset, ImageFolderDataset
 from ..masks import get_mask_generator
 from ..sketch import sketch_batch
 
-__all__ = ["StepSampler", "TrainSamples", "make_image_dataset", "train_loader"]
+__all__ = ["StepSampler", "TrainSamples", "device_batches", "make_image_dataset", "train_loader"]
 
 logger = logging.getLogger(__name__)
 
@@ -57,8 +58,10 @@ class StepSampler(torch.utils.data.Sampler):
 
 
 class TrainSamples(torch.utils.data.Dataset):
-    """(image, mask) for a key; the mask is drawn from ``(seed, sample number)``. The
-    center model's hole is fixed, so its mask is all zeros (the trainer blanks the square).
+    """(image, mask) for a key; the mask, uint8 (1, S, S) with 1 = hole (a quarter of the
+    bytes of a float one to move and pin; the trainer makes it float on its device), is
+    drawn from ``(seed, sample number)``. The center model's hole is fixed, so its mask is
+    all zeros (the trainer blanks the square).
 
     With ``sketch=True`` (a sketch-guided model) a third tensor, the training sketch
     (1, S, S) of the image's edges inside the hole (:func:`..sketch.sketch_batch`), is
@@ -82,10 +85,10 @@ class TrainSamples(torch.utils.data.Dataset):
         else:
             img = self.images[index]
         if self.gen is None:
-            mask = torch.zeros(1, self.size, self.size)
+            mask = torch.zeros(1, self.size, self.size, dtype=torch.uint8)
         else:
             m = self.gen((self.size, self.size), np.random.default_rng([self.seed, 11, p]))
-            mask = torch.from_numpy(m).float()[None]  # (1, S, S)
+            mask = torch.from_numpy(m.astype(np.uint8))[None]  # (1, S, S)
         if not self.sketch:
             return img, mask
         rng = np.random.default_rng([self.seed, 17, p])
@@ -131,3 +134,43 @@ def train_loader(samples: TrainSamples, sampler: StepSampler, workers: int,
         prefetch_factor=4 if workers > 0 else None, persistent_workers=False,
         worker_init_fn=functools.partial(_die_with_parent, os.getpid()) if workers else None,
     )
+
+
+def _to_device(batch: Iterable[torch.Tensor], device: torch.device) -> list[torch.Tensor]:
+    """The batch's tensors on ``device``, uint8 masks as float (1 = hole); the copies do not
+    wait for the device (pinned host memory on CUDA)."""
+    out = []
+    for t in batch:
+        t = t.to(device, non_blocking=True)
+        out.append(t.float() if t.dtype == torch.uint8 else t)
+    return out
+
+
+def device_batches(batches: Iterable[Iterable[torch.Tensor]], device: torch.device
+                   ) -> Iterator[list[torch.Tensor]]:
+    """Each batch of ``batches`` (a :func:`train_loader`'s) on ``device``, in order.
+
+    On CUDA the next batch is copied on a side stream while the current one trains, so the
+    copy overlaps the step instead of running between steps; elsewhere this is a plain copy.
+    """
+    if device.type != "cuda":
+        for batch in batches:
+            yield _to_device(batch, device)
+        return
+    copies, compute = torch.cuda.Stream(device), torch.cuda.current_stream(device)
+
+    def ahead(batch: Iterable[torch.Tensor]) -> list[torch.Tensor]:
+        with torch.cuda.stream(copies):
+            return _to_device(batch, device)
+
+    pending: list[torch.Tensor] | None = None
+    for batch in batches:
+        nxt = ahead(batch)
+        if pending is not None:
+            yield pending
+        compute.wait_stream(copies)  # the step that takes ``nxt`` waits for its copy
+        for t in nxt:
+            t.record_stream(compute)  # its memory is not reused before that step is done
+        pending = nxt
+    if pending is not None:
+        yield pending

@@ -6,6 +6,11 @@ One GAN step (:meth:`Trainer.train_step`), visible in one place:
 2. D learns on the real region (label 1) and on the detached prediction (label 0).
 3. G learns from ``lambda_rec * weighted L2 + lambda_adv * adversarial`` with D frozen.
 
+The step reads nothing back from the device: its metrics are 0-d device tensors, which
+:class:`.watch.LossWatch` (non-finite losses, a collapsed D) and :class:`.logging.RunLog`
+(windowed means) read back every few steps. On a GPU the host thus queues steps ahead of
+the device, and ``--compile`` can hand G and D to ``torch.compile``.
+
 A sketch-guided model (``--guide sketch``, DeepFill v2) gets a training sketch with each
 sample (edges of the truth inside the hole, :class:`.sampler.TrainSamples`); G follows it
 and D reads it beside both the real and the fake image.
@@ -22,6 +27,7 @@ import math
 import os
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -49,15 +55,13 @@ from ..models import Discriminator, Generator
 from ..models.warm_start import gated_from_plain
 from ..runtime import default_workers, resolve_device, resolve_precision
 from .logging import RunLog
-from .sampler import StepSampler, TrainSamples, make_image_dataset, train_loader
+from .sampler import StepSampler, TrainSamples, device_batches, make_image_dataset, train_loader
 from .validation import fixed_masks, save_grid, validate
+from .watch import LossWatch
 
 __all__ = ["Trainer"]
 
 logger = logging.getLogger(__name__)
-
-#: Steps in a row with d_loss outside (1e-3, 20) before the collapse warning.
-COLLAPSE_STEPS = 200
 
 
 def _differences(a: ModelConfig, b: ModelConfig) -> dict[str, tuple[Any, Any]]:
@@ -123,8 +127,9 @@ class Trainer:
         self.center_weights = center_loss_weights(self.model_config, cfg.overlap_weight,
                                                   self.device)
         self.last_val: dict[str, float] = {}
-        self._collapse_steps = 0
-        self._warned_collapse = False
+        self.check_every = cfg.check_every or cfg.log_every
+        self.watch = LossWatch(self.device, start=self.step, every=self.check_every,
+                               world=self.world, out=str(self.out))
 
     # -- setup ------------------------------------------------------------------------
     def _check_out_dir(self, resume: bool) -> None:
@@ -204,6 +209,22 @@ class Trainer:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.G_ddp = nn.parallel.DistributedDataParallel(self.G, device_ids=ids)
             self.D_ddp = nn.parallel.DistributedDataParallel(self.D, device_ids=ids)
+        # What the step calls: G, D (both DDP-wrapped on several ranks), D frozen.
+        self.G_step: Callable[..., torch.Tensor] = self.G_ddp
+        self.D_step: Callable[..., torch.Tensor] = self.D_ddp
+        self.D_frozen: Callable[..., torch.Tensor] = self.D
+        if cfg.compile != "none":
+            self._compile(cfg.compile)
+
+    def _compile(self, mode: str) -> None:
+        """``--compile``: the step calls G and D through ``torch.compile`` (compiled on their
+        first steps); the modules themselves, their state dicts and the checkpoints stay the
+        plain ones. ``reduce-overhead`` adds CUDA graphs (on CUDA)."""
+        kw: dict[str, Any] = {} if mode == "default" else {"mode": mode}
+        self.G_step = torch.compile(self.G_ddp, **kw)
+        self.D_step = torch.compile(self.D_ddp, **kw)
+        self.D_frozen = self.D_step if self.D_ddp is self.D else torch.compile(self.D, **kw)
+        logger.info("G and D compiled with torch.compile (mode %s)", mode)
 
     def _load_last(self) -> None:
         ck = read_checkpoint(find_checkpoint(self.out, "last"), map_location=self.device)
@@ -251,17 +272,21 @@ class Trainer:
         return x, real, full_loss_weights(mask, self.cfg.context_weight), mask
 
     def train_step(self, real: torch.Tensor, mask: torch.Tensor,
-                   sketch: torch.Tensor | None = None) -> dict[str, float]:
-        """One GAN step on a batch; ``sketch`` (B, 1, S, S) for a sketch-guided model, which
-        G follows and D reads beside the real and the fake image alike."""
+                   sketch: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """One GAN step on a batch; ``mask`` (B, 1, S, S), 1 = hole, float or the loader's
+        uint8; ``sketch`` (B, 1, S, S) for a sketch-guided model, which G follows and D reads
+        beside the real and the fake image alike. Returns the step's metrics as 0-d tensors
+        on the device: nothing is read back, so the host does not wait for the step."""
         cfg = self.cfg
+        if cfg.compile == "reduce-overhead":
+            torch.compiler.cudagraph_mark_step_begin()  # the last step's graph outputs are free
         if self.channels_last:
             real = real.contiguous(memory_format=torch.channels_last)
-        x, target, weights, hole = self.make_input(real, mask)
+        x, target, weights, hole = self.make_input(real, mask.float())
 
         # 1. G predicts the missing region.
         with self._autocast():
-            pred = self.G_ddp(x, hole, sketch) if hole is not None else self.G_ddp(x)
+            pred = self.G_step(x, hole, sketch) if hole is not None else self.G_step(x)
         fake = pred if hole is None else composite(pred, real, hole)  # what D judges
 
         # 2. D on real and on the detached fake: separate passes, as in the paper, and one
@@ -271,9 +296,9 @@ class Trainer:
         self.opt_d.zero_grad(set_to_none=True)
         no_sync = self.D_ddp.no_sync() if self.world > 1 else contextlib.nullcontext()
         with no_sync, self._autocast():
-            real_logits = self.D_ddp(target, sketch)
+            real_logits = self.D_step(target, sketch)
         with self._autocast():
-            fake_logits = self.D_ddp(fake.detach(), sketch)
+            fake_logits = self.D_step(fake.detach(), sketch)
         d_loss, d_metrics = discriminator_loss(real_logits, fake_logits)
         self.scaler.scale(d_loss).backward()
         self.scaler.step(self.opt_d)
@@ -282,27 +307,14 @@ class Trainer:
         self.D.requires_grad_(False)
         self.opt_g.zero_grad(set_to_none=True)
         with self._autocast():
-            adv_logits = self.D(fake, sketch) if cfg.lambda_adv > 0 else None
+            adv_logits = self.D_frozen(fake, sketch) if cfg.lambda_adv > 0 else None
         g_loss, g_metrics = generator_loss(pred, target, weights, adv_logits,
                                            cfg.lambda_rec, cfg.lambda_adv)
-        self._check_finite(g_loss.item(), d_metrics["d_loss"])
         self.scaler.scale(g_loss).backward()
         self.scaler.step(self.opt_g)
         self.scaler.update()
         self.D.requires_grad_(True)
         return {**d_metrics, **g_metrics}
-
-    def _check_finite(self, g_loss: float, d_loss: float) -> None:
-        finite = math.isfinite(g_loss) and math.isfinite(d_loss)
-        if self.world > 1:  # every rank stops together, none waits in a collective
-            flag = torch.tensor([1.0 if finite else 0.0], device=self.device)
-            dist.all_reduce(flag, op=dist.ReduceOp.MIN)
-            finite = bool(flag.item())
-        if not finite:
-            raise TrainingError(
-                f"loss became non-finite at step {self.step + 1} (g_loss={g_loss}, "
-                f"d_loss={d_loss}); stopped, the last good checkpoint is kept "
-                f"in {str(self.out)!r}. Try a lower --lr or --precision fp32.")
 
     # -- validation -------------------------------------------------------------------
     @torch.no_grad()
@@ -338,32 +350,28 @@ class Trainer:
             self.G.train(was_training)
 
     # -- the loop ---------------------------------------------------------------------
-    def _watch_discriminator(self, m: dict[str, float]) -> None:
-        collapsed = m.get("d_loss", 1.0) < 1e-3 or m.get("d_loss", 0.0) > 20
-        self._collapse_steps = self._collapse_steps + 1 if collapsed else 0
-        if self._collapse_steps >= COLLAPSE_STEPS and not self._warned_collapse:
-            self._warned_collapse = True
-            warnings.warn(
-                f"the discriminator looks collapsed (d_loss={m['d_loss']:.2e} for "
-                f"{COLLAPSE_STEPS} steps at step {self.step}); the adversarial term no "
-                "longer teaches the generator", stacklevel=3)
-
     def _end_of_step(self, log: RunLog) -> None:
-        """Log, validate (and save a sample grid), checkpoint: each when its turn comes."""
+        """Check the losses, log, validate (and save a sample grid), checkpoint: each when
+        its turn comes. The losses are checked before anything is logged, validated or
+        saved, so no checkpoint holds the weights of a step whose loss was not finite."""
         cfg, step = self.cfg, self.step
         last = step == self.total_steps
-        if step % cfg.log_every == 0 or last:
+        logged = step % cfg.log_every == 0 or last
+        validated = step % cfg.val_every == 0 or last
+        saved = step % cfg.ckpt_every == 0 or last
+        if logged or validated or saved or step % self.check_every == 0:
+            self.watch.check(step)  # the same steps on every rank: a collective
+        if logged:
             log.train(step)
         if not self.is_main:
             return
-        validated = step % cfg.val_every == 0 or last
         if validated:
             self.last_val, grid = self.validate()
             log.val(step, self.last_val)
             if step % cfg.sample_every == 0 or last:
                 save_grid(grid, self.out / "samples" / f"step-{step:08d}.png")
             logger.info("step %d val %s", step, self.last_val)
-        if step % cfg.ckpt_every == 0 or last:
+        if saved:
             # only a checkpoint validated at its own step can be the best
             psnr = self.last_val.get("psnr", -math.inf) if validated else -math.inf
             is_best = psnr > self.best_psnr
@@ -387,12 +395,11 @@ class Trainer:
         t_start = time.perf_counter()
         ok = False
         try:
-            for real, *rest in self._loader():  # rest: mask[, sketch]
-                real = real.to(self.device, non_blocking=True)
-                m = self.train_step(real, *(t.to(self.device, non_blocking=True) for t in rest))
+            for real, *rest in device_batches(self._loader(), self.device):  # mask[, sketch]
+                m = self.train_step(real, *rest)
                 self.step += 1
+                self.watch.update(self.step, m)
                 log.step(m, images=real.shape[0] * self.world)
-                self._watch_discriminator(m)
                 self._end_of_step(log)
             ok = True
         finally:
