@@ -1,9 +1,9 @@
 """``context-encoder inpaint``: fill the holes of an image, or of a folder of images.
 
-Which filler: ``--method auto`` (the default) chooses, for each group of holes, between the
-model (``--model``, default the shipped free-form model) and the classical methods by testing
-them on the photo (:class:`~context_encoder.inference.AutoInpainter`), and prints what it chose
-for each image; ``--model NAME`` alone fills with that model only; ``--method NAME`` with a
+Which filler: ``--method auto`` (the default) fills each group of holes with a mix of the
+model (``--model``, default the shipped free-form model) and the classical methods, weighted
+by how well each fills test holes cut into the photo
+(:class:`~context_encoder.inference.AutoInpainter`), and prints what it used for each image; ``--model NAME`` alone fills with that model only; ``--method NAME`` with a
 classical method. ``--adapt STEPS`` fine-tunes the model on each photo first (with auto, the
 adapted model is one more candidate; with ``--model``, it fills the holes).
 
@@ -74,10 +74,10 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
     p.add_argument("--method", metavar="NAME",
-                   help="auto (the default without --model): for each hole, the model or "
-                        "classical method that best fills test holes of its shape cut into "
-                        "the photo; or a classical method: mean, telea, ns, biharmonic, "
-                        "patchmatch")
+                   help="auto (the default without --model): for each hole, the mix of the "
+                        "model and the classical methods that best fills test holes of its "
+                        "shape cut into the photo; or a classical method: mean, telea, ns, "
+                        "biharmonic, patchmatch")
     p.add_argument("--adapt", type=int, default=0, metavar="STEPS",
                    help="fine-tune the model on each photo for STEPS steps first (0 = off, "
                         "the default; ~30 is enough): with auto the adapted model is one more "
