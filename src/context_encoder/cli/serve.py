@@ -39,8 +39,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--model", default=None, metavar="NAME|PATH",
                    help="the server's model: a shipped name or an exported .safetensors file / "
                         f"run folder (default {Inpainter.DEFAULT_MODEL}); requests may name "
-                        "'auto' (the default unless --model is given: per hole, the best of "
-                        "this model and the classical methods, tested on the photo), this "
+                        "'auto' (the default unless --model is given: per hole, the mix of "
+                        "this model and the classical methods that best fills test holes cut "
+                        "into the photo), this "
                         "model or a shipped one")
     p.add_argument("--adapt", type=int, default=0, metavar="STEPS",
                    help="auto also tries the model fine-tuned for STEPS steps on each photo "
