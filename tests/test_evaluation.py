@@ -225,7 +225,8 @@ def test_photo_sets_are_the_split_crops():
 
 def test_demo_photo_section(tmp_path, monkeypatch, capsys):
     """The demo's real-photo section: auto against the model and the classical methods,
-    with how often auto chose each, in the summary and a report with its grid."""
+    with the holes it filled and each method's share of the fill, in the summary and a
+    report with its grid."""
     import context_encoder.demo as demo
 
     def small(*, models, mask, count, device, data="facades", **kw):
@@ -237,5 +238,6 @@ def test_demo_photo_section(tmp_path, monkeypatch, capsys):
     assert set(summary) == {"center", "thick", "photos-center", "photos-thick"}
     auto = summary["photos-thick"]["methods"]["auto"]
     assert sum(auto["chosen"].values()) >= 2
+    assert abs(sum(auto["shares"].values()) - 1.0) < 1e-3
     assert (tmp_path / "d" / "report-photos-thick" / "examples.png").exists()
-    assert "auto chose:" in capsys.readouterr().out
+    assert "each method's share of the fill:" in capsys.readouterr().out
