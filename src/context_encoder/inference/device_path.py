@@ -35,6 +35,7 @@ import torch
 from ..config import MEAN_RGB, ModelConfig
 from ..masks import composite
 from . import tensor_ops as T
+from .host_path import host_pool
 from .windows import HoleGroup, WindowGeometry, _reflect_index, group_holes
 
 __all__ = ["DevicePath", "Upload"]
@@ -176,10 +177,9 @@ class DevicePath:
         union = (*boxes[:, :2].min(axis=0).tolist(), *boxes[:, 2:].max(axis=0).tolist())
         return _grow(union, self._reach(), h, w)
 
-    def _plan(self, masks: list[np.ndarray], sketch: bool) -> _Plan:
+    def _plan(self, masks: list[np.ndarray], sketch: bool, pool: Any) -> _Plan:
         canvases, windows = [], []
-        for k, mask in enumerate(masks):
-            canvas, groups = self._canvas(k, mask)
+        for canvas, groups in pool.map(self._canvas, range(len(masks)), masks):
             canvases.append(canvas)
             windows += [_Window(canvas, g) for g in groups]
         by_shape: dict[tuple[bool, int, int], list[_Canvas]] = defaultdict(list)
@@ -236,20 +236,23 @@ class DevicePath:
         return up
 
     def _fill_host(self, plan: _Plan, host: dict[str, np.ndarray], rgbs: list[np.ndarray],
-                   sketches: list[np.ndarray | None]) -> None:
+                   sketches: list[np.ndarray | None], pool: Any) -> None:
         luts = [np.full(int(c.labels.max()) + 1, -1, np.int32) for c in plan.canvases]
         for wins in plan.by_side.values():
             for win in wins:
                 luts[win.canvas.image][win.group.labels] = win.id
         host["owner"][-1] = -1
-        for c in plan.canvases:
+
+        def fill(c: _Canvas) -> None:  # one image's canvas: colours, owners, sketch
             y0, x0, y1, x1 = c.box
             span = slice(c.offset, c.offset + c.pixels)
-            host["rgb"][span] = rgbs[c.image][y0:y1, x0:x1].reshape(-1, 3)
-            np.take(luts[c.image], c.labels[y0:y1, x0:x1].reshape(-1), out=host["owner"][span])
+            host["rgb"][span].reshape(*c.shape, 3)[...] = rgbs[c.image][y0:y1, x0:x1]
+            np.take(luts[c.image], c.labels[y0:y1, x0:x1], out=host["owner"][span].reshape(c.shape))
             if plan.sketch:
                 s = sketches[c.image]
-                host["sketch"][span] = 0 if s is None else s[y0:y1, x0:x1].reshape(-1)
+                host["sketch"][span].reshape(c.shape)[...] = 0 if s is None else s[y0:y1, x0:x1]
+
+        list(pool.map(fill, plan.canvases))
         for side, wins in plan.by_side.items():
             self._fill_windows(host[f"index{side}"], host[f"ids{side}"], wins, rgbs)
         for j, key in enumerate(plan.keys):
@@ -302,11 +305,11 @@ class DevicePath:
         them); ``stage(name)``: a context around each stage (timing); ``feather``: the
         seam blend's width."""
         self.feather = feather
-        with stage("prepare"):
+        with stage("prepare"), host_pool(len(rgbs)) as pool:  # the host's share on threads
             sketch = self.config.task == "full" and any(s is not None for s in sketches)
-            plan = self._plan(masks, sketch)
+            plan = self._plan(masks, sketch, pool)
             up = self._reserve(plan)
-            self._fill_host(plan, up.host(pin=self.device.type == "cuda"), rgbs, sketches)
+            self._fill_host(plan, up.host(pin=self.device.type == "cuda"), rgbs, sketches, pool)
             dev = up.send(self.device)
             self._receive(plan, dev)
             hole = dev["owner"][:-1] >= 0  # (P,)

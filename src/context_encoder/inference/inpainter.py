@@ -170,7 +170,8 @@ class InpainterBase:
         if len(todo) < len(checked):
             warnings.warn("the mask is empty: nothing to inpaint, the image is returned unchanged",
                           UserWarning, stacklevel=3)
-        results = [img.copy() for img, _ in checked]
+        done = set(todo)  # these get write_hole's copy below
+        results = [img if i in done else img.copy() for i, (img, _) in enumerate(checked)]
         if todo:
             args = [[checked[i][0] for i in todo], [checked[i][1] for i in todo]]
             if any(strokes[i] is not None for i in todo):
