@@ -5,6 +5,8 @@ operations (context_encoder.inference.tensor_ops) against their OpenCV counterpa
 
 from __future__ import annotations
 
+import logging
+
 import cv2
 import numpy as np
 import pytest
@@ -98,7 +100,8 @@ def model(request) -> Inpainter:
     return Inpainter.from_pretrained(request.param, device="cpu", precision="fp32")
 
 
-def test_device_path_matches_host_path(model):
+def test_device_path_matches_host_path(model, caplog):
+    caplog.set_level(logging.DEBUG, logger="context_encoder.inference.device_path")
     images, masks = _cases()
     host, device = _pair(model)
     _assert_same(host(images, masks), device(images, masks), images, masks)
@@ -106,6 +109,7 @@ def test_device_path_matches_host_path(model):
     _assert_same(host(floats, masks), device(floats, masks), floats, masks)
     one = [device(img, m) for img, m in zip(images[:2], masks[:2], strict=True)]
     _assert_same(host(images[:2], masks[:2]), one, images[:2], masks[:2])  # one at a time
+    assert "not planned" not in caplog.text  # every call's taps came in its one upload
 
 
 @pytest.mark.parametrize("feather", [0, 1, 3])
@@ -191,9 +195,16 @@ def _taps(key):
     return torch.from_numpy(idx), torch.from_numpy(w)
 
 
+@pytest.fixture(params=["fused", "per-tap"])
+def fuse(request, monkeypatch):
+    """Both ways of applying taps: all at once, and one at a time (large batches)."""
+    if request.param == "per-tap":
+        monkeypatch.setattr(T, "FUSE_LIMIT", 0)
+
+
 @pytest.mark.parametrize(("n_in", "n_out"), [(148, 128), (128, 148), (1000, 128), (3, 128),
                                              (1, 64), (128, 1), (147, 74), (74, 147)])
-def test_resize_matches_opencv(n_in, n_out):
+def test_resize_matches_opencv(n_in, n_out, fuse):
     a = np.random.default_rng(0).random((n_in, n_in + 3, 3), dtype=np.float32)
     for kind in (T.AREA, T.LINEAR, T.CUBIC):
         if kind == T.AREA and n_in < n_out:
@@ -204,7 +215,7 @@ def test_resize_matches_opencv(n_in, n_out):
 
 
 @pytest.mark.parametrize("hw", [(128, 128), (37, 300), (3, 50), (1, 7), (2, 2), (513, 129)])
-def test_push_pull_and_feather_match_opencv(hw):
+def test_push_pull_and_feather_match_opencv(hw, fuse):
     rng = np.random.default_rng(1)
     rgb = rng.random((*hw, 3), dtype=np.float32)
     pred = rng.random((*hw, 3), dtype=np.float32)
@@ -214,10 +225,9 @@ def test_push_pull_and_feather_match_opencv(hw):
         got = T.push_pull(torch.from_numpy(rgb)[None], torch.from_numpy(hole)[None], _taps)
         np.testing.assert_allclose(got[0].numpy(), W.smooth_fill(rgb, hole), atol=1e-6)
         for px in (1, 2, 4):
-            kernels, dists = T.distance_stencil(px)
+            stencil = tuple(torch.from_numpy(a) for a in T.feather_stencil(px))
             got = T.feather(torch.from_numpy(rgb)[None], torch.from_numpy(hole)[None],
-                            torch.from_numpy(pred)[None], px,
-                            (torch.from_numpy(kernels), torch.from_numpy(dists)))[0].numpy()
+                            torch.from_numpy(pred)[None], px, stencil)[0].numpy()
             ref = W.feather_seam(rgb, hole, pred, px)
             np.testing.assert_allclose(got, ref, atol=1e-6)
             assert np.array_equal(got[~hole], pred[~hole])

@@ -51,6 +51,10 @@ def _grow(box: tuple[int, ...], by: int, h: int, w: int) -> tuple[int, int, int,
     return max(y0 - by, 0), max(x0 - by, 0), min(y1 + by, h), min(x1 + by, w)
 
 
+def _cat(parts: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    return parts[0] if len(parts) == 1 else torch.cat(parts)
+
+
 class Upload:
     """Host arrays laid out in one buffer (pinned for CUDA) and copied to the device at once.
 
@@ -140,7 +144,7 @@ class DevicePath:
         self.run_generator = run_generator
         self.feather = 0  # the call's, set by run()
         self._taps: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
-        self._stencils: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # per feather
+        self._stencils: dict[int, tuple[torch.Tensor, ...]] = {}  # per feather width
         self._fill = torch.tensor([c / 255.0 * 2.0 - 1.0 for c in MEAN_RGB], dtype=torch.float32,
                                   device=device)
 
@@ -230,9 +234,8 @@ class DevicePath:
             up.reserve(f"tap{j}i", idx.shape, idx.dtype)
             up.reserve(f"tap{j}w", w.shape, w.dtype)
         if self.feather and self.feather not in self._stencils:
-            kernels, dists = T.distance_stencil(self.feather)
-            up.reserve("kernels", kernels.shape, kernels.dtype)
-            up.reserve("dists", dists.shape, dists.dtype)
+            for j, a in enumerate(T.feather_stencil(self.feather)):
+                up.reserve(f"stencil{j}", a.shape, a.dtype)
         return up
 
     def _fill_host(self, plan: _Plan, host: dict[str, np.ndarray], rgbs: list[np.ndarray],
@@ -257,8 +260,9 @@ class DevicePath:
             self._fill_windows(host[f"index{side}"], host[f"ids{side}"], wins, rgbs)
         for j, key in enumerate(plan.keys):
             host[f"tap{j}i"][...], host[f"tap{j}w"][...] = T.host_taps(key)
-        if "kernels" in host:
-            host["kernels"][...], host["dists"][...] = T.distance_stencil(self.feather)
+        if "stencil0" in host:
+            for j, a in enumerate(T.feather_stencil(self.feather)):
+                host[f"stencil{j}"][...] = a
 
     @staticmethod
     def _fill_windows(index: np.ndarray, ids: np.ndarray, wins: list[_Window],
@@ -292,8 +296,8 @@ class DevicePath:
         # clones: views would keep the whole upload alive
         for j, key in enumerate(plan.keys):
             self._taps[key] = (dev[f"tap{j}i"].clone(), dev[f"tap{j}w"].clone())
-        if "kernels" in dev:
-            self._stencils[self.feather] = (dev["kernels"].clone(), dev["dists"].clone())
+        if "stencil0" in dev:
+            self._stencils[self.feather] = tuple(dev[f"stencil{j}"].clone() for j in range(3))
         if len(self._taps) > 1024:  # sizes seen long ago: let them go
             for key in list(self._taps)[: len(self._taps) - 1024]:
                 del self._taps[key]
@@ -305,27 +309,35 @@ class DevicePath:
         them); ``stage(name)``: a context around each stage (timing); ``feather``: the
         seam blend's width."""
         self.feather = feather
-        with stage("prepare"), host_pool(len(rgbs)) as pool:  # the host's share on threads
-            sketch = self.config.task == "full" and any(s is not None for s in sketches)
-            plan = self._plan(masks, sketch, pool)
-            up = self._reserve(plan)
-            self._fill_host(plan, up.host(pin=self.device.type == "cuda"), rgbs, sketches, pool)
-            dev = up.send(self.device)
-            self._receive(plan, dev)
-            hole = dev["owner"][:-1] >= 0  # (P,)
-            base = self._base(plan, dev["rgb"], hole)
-            inputs = [self._inputs(side, dev, base, hole) for side in plan.by_side]
-        with stage("generate"):
-            ms = [m for _, m, _, _ in inputs]
-            preds = self.run_generator(
-                torch.cat([x for x, _, _, _ in inputs]),
-                torch.cat(ms) if ms[0] is not None else None,
-                torch.cat([s for _, _, s, _ in inputs]) if sketch else None)
-        with stage("paste"):
-            pred = self._paste(plan, dev, inputs, preds)
-        with stage("feather"):
-            pred = self._feather(plan, dev["rgb"], hole, pred)
-            return self._images(plan, pred.cpu().numpy(), rgbs)
+        with torch.inference_mode():
+            with stage("prepare"), host_pool(len(rgbs)) as pool:  # the host's part on threads
+                sketch = self.config.task == "full" and any(s is not None for s in sketches)
+                plan = self._plan(masks, sketch, pool)
+                up = self._reserve(plan)
+                self._fill_host(plan, up.host(pin=self.device.type == "cuda"), rgbs, sketches,
+                                pool)
+                dev = up.send(self.device)
+                self._receive(plan, dev)
+                hole = dev["owner"][:-1] >= 0  # (P,)
+                base = self._base(plan, dev["rgb"], hole)
+                inputs = [self._inputs(side, dev, base, hole) for side in plan.by_side]
+            with stage("generate"):
+                x, m, s, _ = zip(*inputs, strict=True)
+                preds = self.run_generator(_cat(x), _cat(m) if m[0] is not None else None,
+                                           _cat(s) if sketch else None)
+            with stage("paste"):
+                pred = self._paste(plan, dev, inputs, preds)
+            with stage("feather"):
+                pred = self._feather(plan, dev["rgb"], hole, pred)
+                return self._images(plan, self._download(pred), rgbs)
+
+    def _download(self, pred: torch.Tensor) -> np.ndarray:
+        """The one copy back to the host (into pinned memory from a GPU)."""
+        if self.device.type != "cuda":
+            return pred.cpu().numpy()
+        host = torch.empty(pred.shape, dtype=pred.dtype, pin_memory=True)
+        host.copy_(pred)
+        return host.numpy()
 
     def _base(self, plan: _Plan, rgb: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
         """The canvases (P, 3) with the push-pull fill in the holes where it is needed."""

@@ -29,14 +29,15 @@ import torch.nn.functional as F
 
 __all__ = [
     "AREA",
+    "FUSE_LIMIT",
     "CUBIC",
     "LINEAR",
     "TapKey",
     "TapSource",
     "Taps",
     "apply_taps",
-    "distance_stencil",
     "feather",
+    "feather_stencil",
     "gaussian_blur",
     "gaussian_kernel",
     "gaussian_radius",
@@ -58,6 +59,8 @@ TapKey = tuple
 TapSource = Callable[[TapKey], tuple[torch.Tensor, torch.Tensor]]
 
 _SLAB = 512  # identity rows resized at a time: bounds the memory for long axes
+#: The most elements a fused multi-tap step may gather at once (above: one tap at a time).
+FUSE_LIMIT = 1 << 26
 
 
 def resample_kind(n_in: int, n_out: int, *, smooth_up: bool = True) -> int:
@@ -90,9 +93,10 @@ def resample_taps(n_in: int, n_out: int, kind: int) -> Taps:
         return np.arange(n_out, dtype=np.int64)[None, :], np.ones((1, n_out), np.float32)
     weights = np.empty((n_out, n_in), dtype=np.float32)
     for r0 in range(0, n_in, _SLAB):
-        eye = np.eye(n_in, dtype=np.float32)[r0 : r0 + _SLAB]  # rows r0.. as images of 1 row
-        weights[:, r0 : r0 + len(eye)] = cv2.resize(eye, (n_out, len(eye)),
-                                                     interpolation=kind).T
+        rows = min(_SLAB, n_in - r0)
+        eye = np.zeros((rows, n_in), np.float32)  # identity rows r0..: images of one row
+        eye[np.arange(rows), r0 + np.arange(rows)] = 1.0
+        weights[:, r0 : r0 + rows] = cv2.resize(eye, (n_out, rows), interpolation=kind).T
     return _taps(weights)
 
 
@@ -118,18 +122,24 @@ def reflect101(idx: torch.Tensor, n: int) -> torch.Tensor:
     return torch.where(r >= n, period - r, r)
 
 
-def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    """``cv2.GaussianBlur(x, (0, 0), sigma)`` of a batch (B, H, W, C), reflect-101 border:
-    each axis padded by one gather, then one multiply-add per tap over shifted views."""
-    kernel = gaussian_kernel(sigma)
-    r = len(kernel) // 2
+def gaussian_blur(x: torch.Tensor, sigma: float, kernel: torch.Tensor) -> torch.Tensor:
+    """``cv2.GaussianBlur(x, (0, 0), sigma)`` of a batch (B, H, W, C), reflect-101 border;
+    ``kernel``: :func:`gaussian_kernel` on ``x``'s device. Small batches: one padding and a
+    multiply and a sum per axis (few kernels: batch-1 latency); large ones: one
+    multiply-add per tap over shifted views (little memory)."""
+    r = kernel.shape[0] // 2
+    h, w = x.shape[1], x.shape[2]
+    if r < min(h, w) and x.numel() * (1 + 2 * r / h) * kernel.shape[0] <= FUSE_LIMIT:
+        xp = F.pad(x.permute(0, 3, 1, 2), (r, r, r, r), mode="reflect")  # (B, C, H+2r, W+2r)
+        xp = (xp.unfold(3, 2 * r + 1, 1) * kernel).sum(-1)  # (B, C, H+2r, W)
+        return (xp.unfold(2, 2 * r + 1, 1) * kernel).sum(-1).permute(0, 2, 3, 1)
     for dim in (2, 1):
         n = x.shape[dim]
         pad = reflect101(torch.arange(-r, n + r, device=x.device), n)
         xp = x.index_select(dim, pad)
         out = xp.narrow(dim, 0, n) * kernel[0]
-        for k in range(1, len(kernel)):
-            out.add_(xp.narrow(dim, k, n), alpha=kernel[k])
+        for k in range(1, kernel.shape[0]):
+            out.addcmul_(xp.narrow(dim, k, n), kernel[k])
         x = out
     return x
 
@@ -143,14 +153,18 @@ def host_taps(key: TapKey) -> Taps:
 
 def apply_taps(x: torch.Tensor, dim: int, idx: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     """Resample ``x`` along ``dim`` with taps ``(idx, w)`` (each ``(K, n_out)``, on ``x``'s
-    device): one gather and one multiply-add per tap."""
-    shape = [1] * x.dim()
-    shape[dim] = idx.shape[1]
-    out = None
-    for k in range(idx.shape[0]):
-        term = x.index_select(dim, idx[k]) * w[k].view(shape)
-        out = term if out is None else out.add_(term)
-    assert out is not None
+    device): one gather, a multiply and a sum where the K gathered copies fit in
+    :data:`FUSE_LIMIT` elements, else a gather and a multiply-add per tap."""
+    taps, n_out = idx.shape
+    shape = [1] * (x.dim() + 1)
+    shape[dim : dim + 2] = taps, n_out
+    if x.numel() // max(x.shape[dim], 1) * n_out * taps <= FUSE_LIMIT:
+        gathered = x.index_select(dim, idx.reshape(-1)).unflatten(dim, (taps, n_out))
+        return (gathered * w.view(shape)).sum(dim)
+    one = shape[:dim] + shape[dim + 1 :]
+    out = x.index_select(dim, idx[0]) * w[0].view(one)
+    for k in range(1, taps):
+        out.addcmul_(x.index_select(dim, idx[k]), w[k].view(one))
     return out
 
 
@@ -191,35 +205,37 @@ def push_pull(rgb: torch.Tensor, hole: torch.Tensor, taps: TapSource) -> torch.T
 
 
 @functools.lru_cache(maxsize=32)
-def distance_stencil(feather_px: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(kernels, distances)``: one 0/1 kernel (L, 1, k, k) per distance below
-    ``feather_px + 1`` that a pixel can have from another (sorted), for
-    :func:`feather`'s exact Euclidean distance to the nearest known pixel."""
+def feather_stencil(feather_px: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(kernels, distances, gaussian)`` for :func:`feather`: one 0/1 kernel
+    (L, 1, k, k) per distance below ``feather_px + 1`` that a pixel can have from another
+    (sorted ascending), for the exact Euclidean distance to the nearest known pixel; and
+    the blur's :func:`gaussian_kernel` for ``sigma = feather_px``."""
     r = feather_px + 1
     dy, dx = np.mgrid[-r : r + 1, -r : r + 1]
     d2 = dy**2 + dx**2
     levels = np.unique(d2[(d2 > 0) & (d2 < r * r)])
     kernels = (d2[None] == levels[:, None, None]).astype(np.float32)[:, None]
-    return kernels, np.sqrt(levels.astype(np.float32))
+    gauss = np.array(gaussian_kernel(float(feather_px)), np.float32)
+    return kernels, np.sqrt(levels.astype(np.float32)), gauss
 
 
 def feather(rgb: torch.Tensor, hole: torch.Tensor, pred: torch.Tensor, feather_px: int,
-            stencil: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+            stencil: tuple[torch.Tensor, ...]) -> torch.Tensor:
     """:func:`~.windows.feather_seam` for a batch: the outer ``feather_px`` px of each hole
     blended towards a Gaussian estimate of the known colours around it (prediction weight
-    0.5 at the edge, 1 from ``feather_px`` px in); ``stencil``: :func:`distance_stencil` on
+    0.5 at the edge, 1 from ``feather_px`` px in); ``stencil``: :func:`feather_stencil` on
     the device."""
     if feather_px <= 0:
         return pred
     known = (~hole).to(rgb.dtype)  # (B, H, W)
-    kernels, dists = stencil
+    kernels, dists, gauss = stencil
     r = kernels.shape[-1] // 2
     hits = F.conv2d(known[:, None], kernels, padding=r) > 0.5  # (B, L, H, W): outside = hole
     far = torch.full_like(dists[:1], feather_px + 1.0).view(1, 1, 1, 1)
     dist = torch.where(hits, dists.view(1, -1, 1, 1), far).amin(dim=1)  # (B, H, W)
     alpha = (0.5 + 0.5 * (dist - 1.0) / feather_px).clamp(0.5, 1.0)
     both = torch.cat([rgb * known[..., None], known[..., None]], dim=-1)  # num and den
-    blurred = gaussian_blur(both, float(feather_px))
+    blurred = gaussian_blur(both, float(feather_px), gauss)
     num, den = blurred[..., :3], blurred[..., 3]
     band = hole & (alpha < 1.0) & (den > 1e-4)
     est = num / den.clamp_min(1e-4)[..., None]
