@@ -187,6 +187,8 @@ def test_pipeline_choice():
     assert Inpainter(inp.generator, inp.config, device="cpu").pipeline == "host"
     with pytest.raises(ValueError, match="pipeline must be one of auto, device, host"):
         Inpainter(inp.generator, inp.config, device="cpu", pipeline="gpu")
+    with pytest.raises(ValueError, match="compile_mode must be None or one of default"):
+        Inpainter(inp.generator, inp.config, device="cpu", compile_mode="fast")
 
 
 # -- the operations ----------------------------------------------------------------------

@@ -51,6 +51,11 @@ def _grow(box: tuple[int, ...], by: int, h: int, w: int) -> tuple[int, int, int,
     return max(y0 - by, 0), max(x0 - by, 0), min(y1 + by, h), min(x1 + by, w)
 
 
+def _reach(feather: int) -> int:
+    """How far from a hole the feather reads: the blur's radius (and the distance's)."""
+    return max(T.gaussian_radius(feather), feather + 1) if feather else 0
+
+
 def _cat(parts: tuple[torch.Tensor, ...]) -> torch.Tensor:
     return parts[0] if len(parts) == 1 else torch.cat(parts)
 
@@ -128,6 +133,7 @@ class _Plan:
     by_side: dict[int, list[_Window]]  # in generator order
     pixels: int
     sketch: bool
+    feather: int
     keys: list[tuple] = field(default_factory=list)  # taps the device lacks
 
 
@@ -142,15 +148,15 @@ class DevicePath:
                  run_generator: Callable[..., torch.Tensor]) -> None:
         self.config, self.geometry, self.device = config, geometry, device
         self.run_generator = run_generator
-        self.feather = 0  # the call's, set by run()
         self._taps: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
         self._stencils: dict[int, tuple[torch.Tensor, ...]] = {}  # per feather width
         self._fill = torch.tensor([c / 255.0 * 2.0 - 1.0 for c in MEAN_RGB], dtype=torch.float32,
                                   device=device)
 
     # -- on the host -----------------------------------------------------------------------
-    def _canvas(self, k: int, mask: np.ndarray) -> tuple[_Canvas, list[HoleGroup]]:
-        """Group image ``k``'s holes, place their windows and choose its canvas."""
+    def _canvas(self, k: int, mask: np.ndarray, reach: int) -> tuple[_Canvas, list[HoleGroup]]:
+        """Group image ``k``'s holes, place their windows and choose its canvas (``reach``:
+        how far from the holes the feather reads)."""
         geo = self.geometry
         labels, groups = group_holes(mask, geo)
         h, w = mask.shape
@@ -161,7 +167,7 @@ class DevicePath:
         if any(geo.needs_smooth_context(mask, g) for g in groups):
             return _Canvas(k, (0, 0, h, w), True, labels, holes), groups
         # the windows' pixels (reflected into the image) and the feather's reach
-        y0, x0, y1, x1 = _grow(holes, self._reach(), h, w)
+        y0, x0, y1, x1 = _grow(holes, reach, h, w)
         for g in groups:
             rows = _reflect_index(np.arange(g.top, g.top + g.side), h)
             cols = _reflect_index(np.arange(g.left, g.left + g.side), w)
@@ -169,21 +175,19 @@ class DevicePath:
             x0, x1 = min(x0, int(cols.min())), max(x1, int(cols.max()) + 1)
         return _Canvas(k, (y0, x0, y1, x1), False, labels, holes), groups
 
-    def _reach(self) -> int:
-        """How far from a hole the feather reads: the blur's radius (and the distance's)."""
-        return max(T.gaussian_radius(self.feather), self.feather + 1) if self.feather else 0
-
-    def _feather_box(self, canvases: list[_Canvas]) -> tuple[int, int, int, int]:
+    @staticmethod
+    def _feather_box(canvases: list[_Canvas], reach: int) -> tuple[int, int, int, int]:
         """The part of same-shaped canvases that the feather reads, in canvas coordinates."""
         h, w = canvases[0].shape
         boxes = np.array([[c.holes[0] - c.box[0], c.holes[1] - c.box[1],
                            c.holes[2] - c.box[0], c.holes[3] - c.box[1]] for c in canvases])
         union = (*boxes[:, :2].min(axis=0).tolist(), *boxes[:, 2:].max(axis=0).tolist())
-        return _grow(union, self._reach(), h, w)
+        return _grow(union, reach, h, w)
 
-    def _plan(self, masks: list[np.ndarray], sketch: bool, pool: Any) -> _Plan:
+    def _plan(self, masks: list[np.ndarray], sketch: bool, feather: int, pool: Any) -> _Plan:
         canvases, windows = [], []
-        for canvas, groups in pool.map(self._canvas, range(len(masks)), masks):
+        reach = [_reach(feather)] * len(masks)
+        for canvas, groups in pool.map(self._canvas, range(len(masks)), masks, reach):
             canvases.append(canvas)
             windows += [_Window(canvas, g) for g in groups]
         by_shape: dict[tuple[bool, int, int], list[_Canvas]] = defaultdict(list)
@@ -200,7 +204,7 @@ class DevicePath:
         by_side = dict(sorted(by_side.items()))
         for i, win in enumerate(w for side in by_side.values() for w in side):
             win.id = i
-        plan = _Plan(canvases, by_shape, by_side, offset, sketch)
+        plan = _Plan(canvases, by_shape, by_side, offset, sketch, feather)
         plan.keys = [k for k in self._keys(plan) if k not in self._taps]
         return plan
 
@@ -233,8 +237,8 @@ class DevicePath:
             idx, w = T.host_taps(key)
             up.reserve(f"tap{j}i", idx.shape, idx.dtype)
             up.reserve(f"tap{j}w", w.shape, w.dtype)
-        if self.feather and self.feather not in self._stencils:
-            for j, a in enumerate(T.feather_stencil(self.feather)):
+        if plan.feather and plan.feather not in self._stencils:
+            for j, a in enumerate(T.feather_stencil(plan.feather)):
                 up.reserve(f"stencil{j}", a.shape, a.dtype)
         return up
 
@@ -261,7 +265,7 @@ class DevicePath:
         for j, key in enumerate(plan.keys):
             host[f"tap{j}i"][...], host[f"tap{j}w"][...] = T.host_taps(key)
         if "stencil0" in host:
-            for j, a in enumerate(T.feather_stencil(self.feather)):
+            for j, a in enumerate(T.feather_stencil(plan.feather)):
                 host[f"stencil{j}"][...] = a
 
     @staticmethod
@@ -297,10 +301,10 @@ class DevicePath:
         for j, key in enumerate(plan.keys):
             self._taps[key] = (dev[f"tap{j}i"].clone(), dev[f"tap{j}w"].clone())
         if "stencil0" in dev:
-            self._stencils[self.feather] = tuple(dev[f"stencil{j}"].clone() for j in range(3))
+            self._stencils[plan.feather] = tuple(dev[f"stencil{j}"].clone() for j in range(3))
         if len(self._taps) > 1024:  # sizes seen long ago: let them go
             for key in list(self._taps)[: len(self._taps) - 1024]:
-                del self._taps[key]
+                self._taps.pop(key, None)
 
     def run(self, rgbs: list[np.ndarray], masks: list[np.ndarray],
             sketches: list[np.ndarray | None], stage: Callable[[str], Any],
@@ -308,11 +312,10 @@ class DevicePath:
         """Float ``HxWx3`` predictions in [0, 1], valid in the hole pixels (zeros far from
         them); ``stage(name)``: a context around each stage (timing); ``feather``: the
         seam blend's width."""
-        self.feather = feather
         with torch.inference_mode():
             with stage("prepare"), host_pool(len(rgbs)) as pool:  # the host's part on threads
                 sketch = self.config.task == "full" and any(s is not None for s in sketches)
-                plan = self._plan(masks, sketch, pool)
+                plan = self._plan(masks, sketch, feather, pool)
                 up = self._reserve(plan)
                 self._fill_host(plan, up.host(pin=self.device.type == "cuda"), rgbs, sketches,
                                 pool)
@@ -408,16 +411,16 @@ class DevicePath:
     def _feather(self, plan: _Plan, rgb: torch.Tensor, hole: torch.Tensor,
                  pred: torch.Tensor) -> torch.Tensor:
         pred = pred.clamp(0.0, 1.0)
-        if not self.feather:
+        if not plan.feather:
             return pred
         for (_, h, w), cs in plan.by_shape.items():
             span = slice(cs[0].offset, cs[0].offset + len(cs) * h * w)
-            y0, x0, y1, x1 = self._feather_box(cs)
+            y0, x0, y1, x1 = self._feather_box(cs, _reach(plan.feather))
             part = (slice(None), slice(y0, y1), slice(x0, x1))
             view = pred[span].view(-1, h, w, 3)
             view[part] = T.feather(rgb[span].view(-1, h, w, 3)[part],
-                                   hole[span].view(-1, h, w)[part], view[part], self.feather,
-                                   self._stencils[self.feather])
+                                   hole[span].view(-1, h, w)[part], view[part], plan.feather,
+                                   self._stencils[plan.feather])
         return pred
 
     @staticmethod

@@ -79,7 +79,6 @@ class HostPath:
                  run_generator: Callable[..., torch.Tensor]) -> None:
         self.config, self.geometry, self.device = config, geometry, device
         self.run_generator = run_generator
-        self.feather = 0  # the call's, set by run()
         self._fill = np.array(MEAN_RGB, dtype=np.float32) / 255.0 * 2.0 - 1.0
 
     def make_job(self, index: int, base: np.ndarray, mask: np.ndarray, g: HoleGroup,
@@ -141,7 +140,6 @@ class HostPath:
             feather: int) -> list[np.ndarray]:
         """Float ``HxWx3`` predictions in [0, 1], valid in the hole pixels; ``stage(name)``:
         a context around each stage (timing); ``feather``: the seam blend's width."""
-        self.feather = feather
         # The per-image work before and after the generator (OpenCV and NumPy, which release
         # the GIL) runs on threads, so that a batch's host work uses several CPU cores.
         with self.pool(len(rgbs)) as pool:
@@ -157,6 +155,5 @@ class HostPath:
                     preds[job.image], prepared[job.image][0], job.group, out), jobs, outs))
             with stage("feather"):
                 return list(pool.map(
-                    lambda rgb, mask, p: feather_seam(rgb, mask, np.clip(p, 0.0, 1.0),
-                                                      self.feather),
+                    lambda rgb, mask, p: feather_seam(rgb, mask, np.clip(p, 0.0, 1.0), feather),
                     rgbs, masks, preds))

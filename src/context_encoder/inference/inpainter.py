@@ -34,8 +34,8 @@ from .device_path import DevicePath
 from .host_path import HostPath, Job
 from .windows import WindowGeometry
 
-__all__ = ["PIPELINES", "STAGES", "BaselineInpainter", "Inpainter", "InpainterBase",
-           "StageHook"]
+__all__ = ["COMPILE_MODES", "PIPELINES", "STAGES", "BaselineInpainter", "Inpainter",
+           "InpainterBase", "StageHook"]
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +47,9 @@ StageHook = Callable[[str, float], None]
 STAGES: tuple[str, ...] = ("prepare", "generate", "paste", "feather")
 #: Where an :class:`Inpainter` does the pixel work around the generator (``pipeline``).
 PIPELINES: tuple[str, ...] = ("auto", "device", "host")
+#: The ``torch.compile`` modes an :class:`Inpainter` takes (``compile_mode``).
+COMPILE_MODES: tuple[str, ...] = ("default", "reduce-overhead", "max-autotune",
+                                  "max-autotune-no-cudagraphs")
 
 
 class _StageTimer:
@@ -262,6 +265,9 @@ class Inpainter(InpainterBase):
         self.pipeline = pipeline
         path = HostPath if pipeline == "host" else DevicePath
         self._path = path(config, self.geometry, self.device, self._run_generator)
+        if compile_mode is not None and compile_mode not in COMPILE_MODES:
+            raise ValueError(f"compile_mode must be None or one of {', '.join(COMPILE_MODES)}, "
+                             f"got {compile_mode!r}")
         self.compile_mode = compile_mode
         self._compiled: Callable[..., torch.Tensor] | None = None
 
