@@ -105,8 +105,8 @@ def test_device_path_matches_host_path(model, caplog):
     images, masks = _cases()
     host, device = _pair(model)
     _assert_same(host(images, masks), device(images, masks), images, masks)
-    floats = [img.astype(np.float32) / 255.0 for img in images]
-    _assert_same(host(floats, masks), device(floats, masks), floats, masks)
+    floats, fmasks = [img.astype(np.float32) / 255.0 for img in images[::2]], masks[::2]
+    _assert_same(host(floats, fmasks), device(floats, fmasks), floats, fmasks)
     one = [device(img, m) for img, m in zip(images[:2], masks[:2], strict=True)]
     _assert_same(host(images[:2], masks[:2]), one, images[:2], masks[:2])  # one at a time
     assert "not planned" not in caplog.text  # every call's taps came in its one upload
@@ -251,3 +251,31 @@ def test_upload_is_one_buffer_with_typed_views():
     assert dev["c"].tolist() == [[1, 2], [3, 4]]
     assert all(t.untyped_storage().data_ptr() == up.buffer.untyped_storage().data_ptr()
                for t in dev.values())  # views of the one buffer: nothing copied on the CPU
+
+
+@pytest.mark.slow
+def test_compiled_generator_gives_the_same_pixels():
+    inp = _tiny("full", 64)
+    compiled = Inpainter(inp.generator, inp.config, device="cpu", precision="fp32",
+                         pipeline="device", compile_mode="default")
+    img, mask = _rand((64, 64, 3), 5), _holes(64, 64)
+    _assert_same([inp(img, mask)], [compiled(img, mask)], [img], [mask])
+
+
+# -- on a GPU (skipped without one) ------------------------------------------------------
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+@cuda
+@pytest.mark.parametrize("name", ["facades-center-128", "facades-freeform-128"])
+def test_cuda_device_path_matches_cpu_host_path(name):
+    """The tensor path on the GPU (fp32, no TF32 in its resampling) against the host path
+    on the CPU; then with CUDA graphs for the generator."""
+    host = Inpainter.from_pretrained(name, device="cpu", precision="fp32")
+    images, masks = _cases()
+    expected = host(images, masks)
+    for mode in (None, "reduce-overhead"):
+        gpu = Inpainter.from_pretrained(name, device="cuda", precision="fp32", compile_mode=mode)
+        assert gpu.pipeline == "device"
+        _assert_same(expected, gpu(images, masks), images, masks)
+        _assert_same(expected[:1], [gpu(images[0], masks[0])], images[:1], masks[:1])
