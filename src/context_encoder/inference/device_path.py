@@ -36,13 +36,14 @@ from ..config import MEAN_RGB, ModelConfig
 from ..masks import composite
 from . import tensor_ops as T
 from .host_path import host_pool
-from .windows import HoleGroup, WindowGeometry, _reflect_index, group_holes
+from .windows import HoleGroup, WindowGeometry, group_holes, reflect_index
 
 __all__ = ["DevicePath", "Upload"]
 
 logger = logging.getLogger(__name__)
 
 _OUTSIDE = -(1 << 40)  # a paste index outside the image: any sum with it stays negative
+_CACHED_TAPS = 512  # resampling taps kept on the device (a few MB even for large sizes)
 
 
 def _grow(box: tuple[int, ...], by: int, h: int, w: int) -> tuple[int, int, int, int]:
@@ -169,8 +170,8 @@ class DevicePath:
         # the windows' pixels (reflected into the image) and the feather's reach
         y0, x0, y1, x1 = _grow(holes, reach, h, w)
         for g in groups:
-            rows = _reflect_index(np.arange(g.top, g.top + g.side), h)
-            cols = _reflect_index(np.arange(g.left, g.left + g.side), w)
+            rows = reflect_index(np.arange(g.top, g.top + g.side), h)
+            cols = reflect_index(np.arange(g.left, g.left + g.side), w)
             y0, y1 = min(y0, int(rows.min())), max(y1, int(rows.max()) + 1)
             x0, x1 = min(x0, int(cols.min())), max(x1, int(cols.max()) + 1)
         return _Canvas(k, (y0, x0, y1, x1), False, labels, holes), groups
@@ -279,8 +280,8 @@ class DevicePath:
             y0, x0 = c.box[:2]
             cw = c.shape[1]
             ys, xs = np.arange(g.top, g.top + g.side), np.arange(g.left, g.left + g.side)
-            index[b, 0] = c.offset + (_reflect_index(ys, h) - y0) * cw
-            index[b, 1] = _reflect_index(xs, w) - x0
+            index[b, 0] = c.offset + (reflect_index(ys, h) - y0) * cw
+            index[b, 1] = reflect_index(xs, w) - x0
             index[b, 2] = np.where((ys >= 0) & (ys < h), c.offset + (ys - y0) * cw, _OUTSIDE)
             index[b, 3] = np.where((xs >= 0) & (xs < w), xs - x0, _OUTSIDE)
             ids[b] = win.id
@@ -302,8 +303,8 @@ class DevicePath:
             self._taps[key] = (dev[f"tap{j}i"].clone(), dev[f"tap{j}w"].clone())
         if "stencil0" in dev:
             self._stencils[plan.feather] = tuple(dev[f"stencil{j}"].clone() for j in range(3))
-        if len(self._taps) > 1024:  # sizes seen long ago: let them go
-            for key in list(self._taps)[: len(self._taps) - 1024]:
+        if len(self._taps) > _CACHED_TAPS:  # sizes seen long ago: let them go
+            for key in list(self._taps)[: len(self._taps) - _CACHED_TAPS]:
                 self._taps.pop(key, None)
 
     def run(self, rgbs: list[np.ndarray], masks: list[np.ndarray],

@@ -5,8 +5,8 @@ its prediction goes back.
   the hole-to-context ratio the model was trained with (the center model's numbers come
   from the config's ``hole_size`` / ``blank_span`` / ``blank_size`` properties);
 * :func:`group_holes`: the hole's connected components, grouped where they share a window;
-* :func:`crop_window` (reflected past the image), :func:`resize_square` and
-  :func:`resize_any` (binary maps: holes, sketches);
+* :func:`crop_window` (reflected past the image: :func:`reflect_index`),
+  :func:`resize_square` and :func:`resize_any` (binary maps: holes, sketches);
 * :func:`paste_window`: a window's prediction resized back and written into its holes;
 * :func:`smooth_fill` (push-pull fill of the holes) and :func:`feather_seam` (the seam
   blend inside the hole's edge).
@@ -30,6 +30,7 @@ __all__ = [
     "feather_seam",
     "group_holes",
     "paste_window",
+    "reflect_index",
     "resize_any",
     "resize_square",
     "smooth_fill",
@@ -47,7 +48,7 @@ class HoleGroup:
     side: int = 0
 
 
-def _reflect_index(idx: np.ndarray, n: int) -> np.ndarray:
+def reflect_index(idx: np.ndarray, n: int) -> np.ndarray:
     """Indices into ``0..n-1`` reflected about the edges (edge pixel not repeated);
     a length-1 axis is replicated."""
     if n == 1:
@@ -63,8 +64,8 @@ def crop_window(a: np.ndarray, g: HoleGroup) -> np.ndarray:
     h, w = a.shape[:2]
     if g.top >= 0 and g.left >= 0 and g.top + g.side <= h and g.left + g.side <= w:
         return a[g.top : g.top + g.side, g.left : g.left + g.side]
-    rows = _reflect_index(np.arange(g.top, g.top + g.side), h)
-    cols = _reflect_index(np.arange(g.left, g.left + g.side), w)
+    rows = reflect_index(np.arange(g.top, g.top + g.side), h)
+    cols = reflect_index(np.arange(g.left, g.left + g.side), w)
     return a.take(rows, axis=0).take(cols, axis=1)  # 5x faster than a[rows[:, None], cols]
 
 
