@@ -256,12 +256,18 @@ def feather_seam(rgb: np.ndarray, mask: np.ndarray, pred: np.ndarray,
     in). Only hole pixels change."""
     if feather <= 0:
         return pred
-    dist = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    # The distance matters below feather + 1 px only: measured around the holes, it is exact
+    # there (the nearest known pixel lies inside) and at least feather + 1 elsewhere.
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    y0, x0 = max(int(rows[0]) - feather - 1, 0), max(int(cols[0]) - feather - 1, 0)
+    near = mask[y0 : int(rows[-1]) + feather + 2, x0 : int(cols[-1]) + feather + 2]
+    dist = cv2.distanceTransform(near.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
     alpha = np.clip(0.5 + 0.5 * (dist - 1.0) / feather, 0.5, 1.0)
-    band = mask & (alpha < 1.0)
+    band = near & (alpha < 1.0)
     if not band.any():
         return pred
-    ys, xs = np.nonzero(band)
+    by, bx = np.nonzero(band)
+    ys, xs = by + y0, bx + x0
     pad = 3 * feather + 2
     r0, r1 = max(int(ys.min()) - pad, 0), min(int(ys.max()) + pad + 1, mask.shape[0])
     c0, c1 = max(int(xs.min()) - pad, 0), min(int(xs.max()) + pad + 1, mask.shape[1])
@@ -273,7 +279,7 @@ def feather_seam(rgb: np.ndarray, mask: np.ndarray, pred: np.ndarray,
     d = den[yy, xx]
     ok = d > 1e-4
     est = num[yy[ok], xx[ok]] / d[ok, None]
-    a = alpha[ys[ok], xs[ok]][:, None]
+    a = alpha[by[ok], bx[ok]][:, None]
     out = pred.copy()
     out[ys[ok], xs[ok]] = a * pred[ys[ok], xs[ok]] + (1.0 - a) * est
     return out
