@@ -254,11 +254,11 @@ def feather_seam(rgb: np.ndarray, mask: np.ndarray, pred: np.ndarray,
     """Blend the outer ``feather`` px of the hole towards a smooth estimate of the known
     colours around it (weight of the prediction: 0.5 at the edge, 1 from ``feather`` px
     in). Only hole pixels change."""
-    if feather <= 0:
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if feather <= 0 or not rows.size:
         return pred
     # The distance matters below feather + 1 px only: measured around the holes, it is exact
     # there (the nearest known pixel lies inside) and at least feather + 1 elsewhere.
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     y0, x0 = max(int(rows[0]) - feather - 1, 0), max(int(cols[0]) - feather - 1, 0)
     near = mask[y0 : int(rows[-1]) + feather + 2, x0 : int(cols[-1]) + feather + 2]
     dist = cv2.distanceTransform(near.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
