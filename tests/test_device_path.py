@@ -175,7 +175,7 @@ def test_compile_mode_pads_to_static_batches(monkeypatch):
     static = Inpainter(inp.generator, inp.config, device="cpu", precision="fp32",
                        pipeline="device", batch_size=8, compile_mode="reduce-overhead")
     assert [static.static_batch(n) for n in (1, 2, 3, 5, 8, 9)] == [1, 2, 4, 8, 8, 8]
-    images, masks = _cases()
+    images, masks = (c[:7] for c in _cases())
     for a, b in zip(eager(images, masks), static(images, masks), strict=True):
         assert np.abs(a.astype(np.int64) - b.astype(np.int64)).max() <= 1
     assert compiled == [{"mode": "reduce-overhead", "dynamic": False}]  # compiled once
