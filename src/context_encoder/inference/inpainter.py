@@ -4,9 +4,10 @@ handling they share in :class:`InpainterBase`.
 
 One :class:`Inpainter` call runs four stages (:data:`STAGES`) over all images at once:
 ``prepare`` (group each image's holes into windows, place them, crop and resize them to
-the model's input), ``generate`` (all windows through the generator in batches, with the
-transfers to and from the device), ``paste`` (each prediction resized back into its
-holes) and ``feather`` (the seam blend). ``Inpainter.stage_hook`` times them.
+the model's input), ``generate`` (all windows through the generator in batches),
+``paste`` (each prediction resized back into its holes) and ``feather`` (the seam blend).
+``Inpainter.stage_hook`` times them. The pixel work runs on the host
+(:mod:`.host_path`) or on the model's device (:mod:`.device_path`): ``pipeline``.
 """
 
 from __future__ import annotations
@@ -16,9 +17,7 @@ import logging
 import os
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -26,25 +25,17 @@ import torch
 from PIL import Image
 
 from ..checkpoint import load_generator
-from ..config import MEAN_RGB, ModelConfig
+from ..config import ModelConfig
 from ..io.images import mask_array, pil_to_array, size_text
-from ..masks import composite
 from ..models import Generator
-from ..runtime import resolve_device, resolve_precision, usable_cores
+from ..runtime import resolve_device, resolve_precision
 from .arrays import check_image, to_rgb01, write_hole
-from .windows import (
-    HoleGroup,
-    WindowGeometry,
-    crop_window,
-    feather_seam,
-    group_holes,
-    paste_window,
-    resize_any,
-    resize_square,
-    smooth_fill,
-)
+from .device_path import DevicePath
+from .host_path import HostPath, Job
+from .windows import WindowGeometry
 
-__all__ = ["STAGES", "BaselineInpainter", "Inpainter", "InpainterBase", "StageHook"]
+__all__ = ["COMPILE_MODES", "PIPELINES", "STAGES", "BaselineInpainter", "Inpainter",
+           "InpainterBase", "StageHook"]
 
 logger = logging.getLogger(__name__)
 
@@ -54,41 +45,28 @@ MaskLike = Any
 StageHook = Callable[[str, float], None]
 #: The stages of one :class:`Inpainter` call, in the order they run.
 STAGES: tuple[str, ...] = ("prepare", "generate", "paste", "feather")
-
-
-class _Serial:
-    """Stands in for a thread pool where one thread is all there is to use."""
-
-    def __enter__(self) -> _Serial:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    @staticmethod
-    def map(fn: Callable[..., Any], *its: Any) -> Iterator[Any]:
-        return map(fn, *its)
-
-
-def _host_pool(n_items: int) -> Any:
-    """Threads for per-image CPU work: up to one per core (at most 8), none for one item."""
-    workers = min(n_items, usable_cores(), 8)
-    return ThreadPoolExecutor(workers) if workers > 1 else _Serial()
+#: Where an :class:`Inpainter` does the pixel work around the generator (``pipeline``).
+PIPELINES: tuple[str, ...] = ("auto", "device", "host")
+#: The ``torch.compile`` modes an :class:`Inpainter` takes (``compile_mode``).
+COMPILE_MODES: tuple[str, ...] = ("default", "reduce-overhead", "max-autotune",
+                                  "max-autotune-no-cudagraphs")
 
 
 class _StageTimer:
     """Times one stage for a :data:`StageHook` (reports only stages that complete)."""
 
-    __slots__ = ("hook", "name", "start")
+    __slots__ = ("hook", "name", "start", "sync")
 
-    def __init__(self, hook: StageHook, name: str) -> None:
-        self.hook, self.name, self.start = hook, name, 0.0
+    def __init__(self, hook: StageHook, name: str, sync: Callable[[], None] | None) -> None:
+        self.hook, self.name, self.start, self.sync = hook, name, 0.0, sync
 
     def __enter__(self) -> None:
         self.start = time.perf_counter()
 
     def __exit__(self, exc_type: object, *exc: object) -> None:
         if exc_type is None:
+            if self.sync is not None:  # the device's work of this stage, not of the next
+                self.sync()
             self.hook(self.name, time.perf_counter() - self.start)
 
 
@@ -195,7 +173,8 @@ class InpainterBase:
         if len(todo) < len(checked):
             warnings.warn("the mask is empty: nothing to inpaint, the image is returned unchanged",
                           UserWarning, stacklevel=3)
-        results = [img.copy() for img, _ in checked]
+        done = set(todo)  # these get write_hole's copy below
+        results = [img if i in done else img.copy() for i, (img, _) in enumerate(checked)]
         if todo:
             args = [[checked[i][0] for i in todo], [checked[i][1] for i in todo]]
             if any(strokes[i] is not None for i in todo):
@@ -214,18 +193,6 @@ class InpainterBase:
 # ---------------------------------------------------------------------------------------
 # The trained model
 # ---------------------------------------------------------------------------------------
-@dataclass
-class _Job:
-    """One window to run: which image, which group, the model input."""
-
-    image: int
-    group: HoleGroup
-    x: np.ndarray  # S x S x 3 in [-1, 1]
-    hole: np.ndarray | None  # S x S float, 1 = hole (full task only)
-    context: np.ndarray  # S x S x 3 in [0, 1], the resized window
-    sketch: np.ndarray | None = None  # S x S float, 1 = a stroke (sketch-guided only)
-
-
 class Inpainter(InpainterBase):
     """Fill holes with a trained generator, in images of any size.
 
@@ -238,9 +205,19 @@ class Inpainter(InpainterBase):
     ``precision``: ``"auto"`` (bf16 where the hardware runs it fast), ``"fp32"``, ``"bf16"``,
     ``"fp16"`` or an autocast dtype. ``feather``: width in px of the seam blend inside the
     hole (0 = none). ``batch_size``: windows per generator call. ``stage_hook``: called as
-    ``hook(stage, seconds)`` after each stage of a call (:data:`STAGES`; ``"generate"``
-    ends with the copy of the outputs to the host, so it includes the device's work);
-    None (the default) times nothing. It is an attribute and can be set later.
+    ``hook(stage, seconds)`` after each stage of a call (:data:`STAGES`; on a GPU each
+    stage then ends by waiting for the device, so it includes the device's work); None (the
+    default) times nothing. It is an attribute and can be set later.
+
+    ``pipeline``: where the pixel work around the generator runs (window crops and
+    resampling, model inputs, pasting, feathering): ``"device"``, as batched torch
+    operations on the model's device for all windows of a call at once, one copy to the
+    device and one back (:mod:`.device_path`); ``"host"``, with OpenCV and NumPy on the
+    host, image by image on threads (:mod:`.host_path`); ``"auto"`` (the default): the
+    host on the CPU, where OpenCV is faster, the device elsewhere. Both give the same
+    pixels to float rounding. ``compile_mode``: None (the default, eager) or a
+    ``torch.compile`` mode for the generator (``"reduce-overhead"`` captures CUDA graphs),
+    with each batch padded to :meth:`static_batch` windows so that few shapes are compiled.
 
     The inpainter takes arrays and PIL images, not files: read files with
     :func:`context_encoder.io.images.load_image` (``max_pixels``, default 40 megapixels,
@@ -258,7 +235,8 @@ class Inpainter(InpainterBase):
     def __init__(self, generator: Generator, config: ModelConfig, *,
                  device: str | torch.device, precision: str | torch.dtype | None = "auto",
                  feather: int = 2, name: str | None = None, batch_size: int = 64,
-                 stage_hook: StageHook | None = None) -> None:
+                 stage_hook: StageHook | None = None, pipeline: str = "auto",
+                 compile_mode: str | None = None) -> None:
         self.device = resolve_device(device) if isinstance(device, str) else torch.device(device)
         if isinstance(precision, str):
             self.amp_dtype = resolve_precision(precision, self.device)
@@ -280,7 +258,18 @@ class Inpainter(InpainterBase):
         self.batch_size = int(batch_size)
         self.stage_hook = stage_hook
         self.geometry = WindowGeometry(config)
-        self._fill01 = np.array(MEAN_RGB, dtype=np.float32) / 255.0
+        if pipeline not in PIPELINES:
+            raise ValueError(f"pipeline must be one of {', '.join(PIPELINES)}, got {pipeline!r}")
+        if pipeline == "auto":
+            pipeline = "host" if self.device.type == "cpu" else "device"
+        self.pipeline = pipeline
+        path = HostPath if pipeline == "host" else DevicePath
+        self._path = path(config, self.geometry, self.device, self._run_generator)
+        if compile_mode is not None and compile_mode not in COMPILE_MODES:
+            raise ValueError(f"compile_mode must be None or one of {', '.join(COMPILE_MODES)}, "
+                             f"got {compile_mode!r}")
+        self.compile_mode = compile_mode
+        self._compiled: Callable[..., torch.Tensor] | None = None
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike = DEFAULT_MODEL,
@@ -309,97 +298,62 @@ class Inpainter(InpainterBase):
     # -- the stages of a call ---------------------------------------------------------
     def _stage(self, name: str) -> Any:
         """A context that reports the time of stage ``name`` to :attr:`stage_hook`."""
-        return _UNTIMED if self.stage_hook is None else _StageTimer(self.stage_hook, name)
-
-    def _make_job(self, index: int, base: np.ndarray, mask: np.ndarray, g: HoleGroup,
-                  sketch: np.ndarray | None = None) -> _Job:
-        """Crop (reflecting past the image), resize to S and build the model input."""
-        S = self.config.image_size
-        context = np.clip(resize_square(crop_window(base, g), S), 0.0, 1.0)
-        fill = np.asarray(self._fill01 * 2.0 - 1.0, dtype=np.float32)
-        x = context * 2.0 - 1.0
-        if self.config.task == "full":
-            m = resize_any(crop_window(mask, g), S)  # any overlap with the hole is hole
-            x = x * (1.0 - m[..., None]) + fill * m[..., None]
-            # a model pixel is a stroke if any pixel of its footprint is: thin lines survive
-            s = None if sketch is None else resize_any(crop_window(sketch, g), S)
-            return _Job(index, g, x.astype(np.float32), m, context, s)
-        a, b = self.config.blank_span
-        x[a:b, a:b] = fill
-        return _Job(index, g, x.astype(np.float32), None, context)
+        if self.stage_hook is None:
+            return _UNTIMED
+        sync = (lambda: torch.cuda.synchronize(self.device)) if self.device.type == "cuda" \
+            else None
+        return _StageTimer(self.stage_hook, name, sync)
 
     def _prepare(self, k: int, rgb: np.ndarray, mask: np.ndarray,
-                 sketch: np.ndarray | None = None) -> tuple[np.ndarray, list[_Job]]:
-        """Group one image's holes into windows and build their model inputs."""
-        geo = self.geometry
-        labels, groups = group_holes(mask, geo)
-        for g in groups:
-            geo.place(g, *mask.shape)
-        # The push-pull fill only matters where hole pixels are seen as context; skipping it
-        # elsewhere changes no output pixel (tests/test_inference.py checks this).
-        smooth = any(geo.needs_smooth_context(mask, g) for g in groups)
-        base = smooth_fill(rgb, mask) if smooth else rgb
-        logger.debug("image %d: %d hole groups, windows %s", k, len(groups),
-                     [g.side for g in groups])
-        return labels, [self._make_job(k, base, mask, g, sketch) for g in groups]
+                 sketch: np.ndarray | None = None) -> tuple[np.ndarray, list[Job]]:
+        """One image's windows and model inputs as the host path builds them
+        (:meth:`.host_path.HostPath.prepare`)."""
+        host = self._path if isinstance(self._path, HostPath) else HostPath(
+            self.config, self.geometry, self.device, self._run_generator)
+        return host.prepare(k, rgb, mask, sketch)
 
-    def _generate(self, jobs: list[_Job]) -> list[np.ndarray]:
-        """Generator outputs as ``S x S x 3`` arrays in [0, 1] (whole window)."""
-        c0, c1 = self.config.center_span
-        out: list[np.ndarray] = []
-        for i in range(0, len(jobs), self.batch_size):
-            chunk = jobs[i : i + self.batch_size]
-            x = torch.from_numpy(np.stack([j.x for j in chunk])).permute(0, 3, 1, 2)
-            dtype = self.amp_dtype or torch.float32
-            x = x.to(self.device, dtype).contiguous(memory_format=torch.channels_last)
-            with torch.inference_mode():
-                if self.config.task == "full":
-                    m = torch.from_numpy(np.stack([j.hole for j in chunk]))[:, None]
-                    y = self.generator(x, m.to(self.device, dtype), self._sketches(chunk, dtype))
-                else:
-                    y = self.generator(x)
-            y = ((y.float().clamp(-1, 1) + 1.0) * 0.5).permute(0, 2, 3, 1).cpu().numpy()
-            for j, pred in zip(chunk, y, strict=True):
-                if j.hole is not None:  # full task: prediction in the hole, context around
-                    m = j.hole[..., None]
-                    out.append(composite(pred, j.context, m))
-                else:  # center task: the predicted center pasted into the context
-                    full = j.context.copy()
-                    full[c0:c1, c0:c1] = pred
-                    out.append(full)
-        return out
+    def _run_generator(self, x: torch.Tensor, hole: torch.Tensor | None = None,
+                       sketch: torch.Tensor | None = None) -> torch.Tensor:
+        """The generator over model inputs ``x`` (N, S, S, 3) in [-1, 1] (and, for the full
+        task, the holes and sketches (N, S, S) at model scale), in batches of
+        :attr:`batch_size`: predictions (N, S', S', 3) in [0, 1], float32 on the device."""
+        dtype = self.amp_dtype or torch.float32
+        outs = []
+        for i in range(0, len(x), self.batch_size):
+            xb = x[i : i + self.batch_size].to(self.device, dtype).permute(0, 3, 1, 2)
+            args = [xb.contiguous(memory_format=torch.channels_last)]  # (B, 3, S, S)
+            if hole is not None:
+                args.append(hole[i : i + self.batch_size, None].to(self.device, dtype))
+                if sketch is not None:
+                    args.append(sketch[i : i + self.batch_size, None].to(self.device, dtype))
+            y = self._forward(*args)
+            outs.append(((y.float().clamp(-1, 1) + 1.0) * 0.5).permute(0, 2, 3, 1))
+        return outs[0] if len(outs) == 1 else torch.cat(outs)
 
-    def _sketches(self, chunk: list[_Job], dtype: torch.dtype) -> torch.Tensor | None:
-        """The chunk's sketches (B, 1, S, S) on the device, zeros for windows without one;
-        None when no window has one."""
-        if all(j.sketch is None for j in chunk):
-            return None
-        blank = np.zeros_like(chunk[0].x[..., 0])
-        s = np.stack([blank if j.sketch is None else j.sketch for j in chunk])
-        return torch.from_numpy(s)[:, None].to(self.device, dtype)
+    def static_batch(self, n: int) -> int:
+        """The batch a chunk of ``n`` windows is padded to when compiled: the next power of
+        two, at most :attr:`batch_size`, so that few shapes are ever compiled or captured."""
+        return min(self.batch_size, 1 << max(n - 1, 0).bit_length())
+
+    def _forward(self, *args: torch.Tensor) -> torch.Tensor:
+        with torch.inference_mode():
+            if self.compile_mode is None:
+                return self.generator(*args)
+            if self._compiled is None:
+                self._compiled = torch.compile(self.generator, mode=self.compile_mode,
+                                               dynamic=False)
+            n = args[0].shape[0]
+            pad = self.static_batch(n) - n
+            if pad:
+                args = tuple(torch.cat([a, a.new_zeros(pad, *a.shape[1:])]) for a in args)
+                args = (args[0].contiguous(memory_format=torch.channels_last), *args[1:])
+            return self._compiled(*args)[:n]
 
     def _fill(self, images: list[np.ndarray], masks: list[np.ndarray],
               sketches: list[np.ndarray | None] | None = None) -> list[np.ndarray]:
         rgbs = [to_rgb01(img) for img in images]
         sketches = sketches or [None] * len(images)
-        # The per-image work before and after the generator (OpenCV and NumPy, which release
-        # the GIL) runs on threads, so that a batch's host work uses several CPU cores.
-        with _host_pool(len(images)) as pool:
-            with self._stage("prepare"):
-                prepared = list(pool.map(self._prepare, range(len(rgbs)), rgbs, masks,
-                                         sketches))
-            jobs = [job for _, image_jobs in prepared for job in image_jobs]
-            with self._stage("generate"):
-                outs = self._generate(jobs)
-            preds = [np.zeros_like(rgb) for rgb in rgbs]
-            with self._stage("paste"):
-                list(pool.map(lambda job, out: paste_window(
-                    preds[job.image], prepared[job.image][0], job.group, out), jobs, outs))
-            with self._stage("feather"):
-                return list(pool.map(
-                    lambda rgb, mask, p: feather_seam(rgb, mask, np.clip(p, 0.0, 1.0),
-                                                      self.feather),
-                    rgbs, masks, preds))
+        return self._path.run(rgbs, masks, sketches, self._stage, self.feather)
 
 
 # ---------------------------------------------------------------------------------------

@@ -5,8 +5,8 @@ its prediction goes back.
   the hole-to-context ratio the model was trained with (the center model's numbers come
   from the config's ``hole_size`` / ``blank_span`` / ``blank_size`` properties);
 * :func:`group_holes`: the hole's connected components, grouped where they share a window;
-* :func:`crop_window` (reflected past the image), :func:`resize_square` and
-  :func:`resize_any` (binary maps: holes, sketches);
+* :func:`crop_window` (reflected past the image: :func:`reflect_index`),
+  :func:`resize_square` and :func:`resize_any` (binary maps: holes, sketches);
 * :func:`paste_window`: a window's prediction resized back and written into its holes;
 * :func:`smooth_fill` (push-pull fill of the holes) and :func:`feather_seam` (the seam
   blend inside the hole's edge).
@@ -30,6 +30,7 @@ __all__ = [
     "feather_seam",
     "group_holes",
     "paste_window",
+    "reflect_index",
     "resize_any",
     "resize_square",
     "smooth_fill",
@@ -47,7 +48,7 @@ class HoleGroup:
     side: int = 0
 
 
-def _reflect_index(idx: np.ndarray, n: int) -> np.ndarray:
+def reflect_index(idx: np.ndarray, n: int) -> np.ndarray:
     """Indices into ``0..n-1`` reflected about the edges (edge pixel not repeated);
     a length-1 axis is replicated."""
     if n == 1:
@@ -58,10 +59,14 @@ def _reflect_index(idx: np.ndarray, n: int) -> np.ndarray:
 
 
 def crop_window(a: np.ndarray, g: HoleGroup) -> np.ndarray:
-    """The ``g.side`` square of ``a`` at (``g.top``, ``g.left``), reflected past the edges."""
-    rows = _reflect_index(np.arange(g.top, g.top + g.side), a.shape[0])
-    cols = _reflect_index(np.arange(g.left, g.left + g.side), a.shape[1])
-    return a[rows[:, None], cols[None, :]]
+    """The ``g.side`` square of ``a`` at (``g.top``, ``g.left``), reflected past the edges
+    (a view of ``a`` where the square lies inside it)."""
+    h, w = a.shape[:2]
+    if g.top >= 0 and g.left >= 0 and g.top + g.side <= h and g.left + g.side <= w:
+        return a[g.top : g.top + g.side, g.left : g.left + g.side]
+    rows = reflect_index(np.arange(g.top, g.top + g.side), h)
+    cols = reflect_index(np.arange(g.left, g.left + g.side), w)
+    return a.take(rows, axis=0).take(cols, axis=1)  # 5x faster than a[rows[:, None], cols]
 
 
 def resize_square(a: np.ndarray, size: int, *, smooth_up: bool = True) -> np.ndarray:
@@ -216,7 +221,8 @@ def paste_window(dest: np.ndarray, labels: np.ndarray, g: HoleGroup, pred: np.nd
     any order or in parallel."""
     back = resize_square(pred, g.side)
     y0, x0, y1, x1 = g.box
-    sel = np.isin(labels[y0:y1, x0:x1], g.labels)
+    own = labels[y0:y1, x0:x1]
+    sel = own == g.labels[0] if len(g.labels) == 1 else np.isin(own, g.labels)
     win = back[y0 - g.top : y1 - g.top, x0 - g.left : x1 - g.left]
     dest[y0:y1, x0:x1][sel] = win[sel]
 
@@ -248,14 +254,20 @@ def feather_seam(rgb: np.ndarray, mask: np.ndarray, pred: np.ndarray,
     """Blend the outer ``feather`` px of the hole towards a smooth estimate of the known
     colours around it (weight of the prediction: 0.5 at the edge, 1 from ``feather`` px
     in). Only hole pixels change."""
-    if feather <= 0:
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if feather <= 0 or not rows.size:
         return pred
-    dist = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    # The distance matters below feather + 1 px only: measured around the holes, it is exact
+    # there (the nearest known pixel lies inside) and at least feather + 1 elsewhere.
+    y0, x0 = max(int(rows[0]) - feather - 1, 0), max(int(cols[0]) - feather - 1, 0)
+    near = mask[y0 : int(rows[-1]) + feather + 2, x0 : int(cols[-1]) + feather + 2]
+    dist = cv2.distanceTransform(near.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
     alpha = np.clip(0.5 + 0.5 * (dist - 1.0) / feather, 0.5, 1.0)
-    band = mask & (alpha < 1.0)
+    band = near & (alpha < 1.0)
     if not band.any():
         return pred
-    ys, xs = np.nonzero(band)
+    by, bx = np.nonzero(band)
+    ys, xs = by + y0, bx + x0
     pad = 3 * feather + 2
     r0, r1 = max(int(ys.min()) - pad, 0), min(int(ys.max()) + pad + 1, mask.shape[0])
     c0, c1 = max(int(xs.min()) - pad, 0), min(int(xs.max()) + pad + 1, mask.shape[1])
@@ -267,7 +279,7 @@ def feather_seam(rgb: np.ndarray, mask: np.ndarray, pred: np.ndarray,
     d = den[yy, xx]
     ok = d > 1e-4
     est = num[yy[ok], xx[ok]] / d[ok, None]
-    a = alpha[ys[ok], xs[ok]][:, None]
+    a = alpha[by[ok], bx[ok]][:, None]
     out = pred.copy()
     out[ys[ok], xs[ok]] = a * pred[ys[ok], xs[ok]] + (1.0 - a) * est
     return out
