@@ -115,7 +115,8 @@ def adapted_inpainter(inpainter: Inpainter, rgb01: np.ndarray, hole: np.ndarray,
     gen = adapt_generator(base, inpainter.config, rgb01, hole, steps=steps, seed=seed)
     return Inpainter(gen, inpainter.config, device=inpainter.device,
                      precision=inpainter.amp_dtype, feather=inpainter.feather,
-                     name=f"{inpainter.name}+adapt", batch_size=inpainter.batch_size)
+                     name=f"{inpainter.name}+adapt", batch_size=inpainter.batch_size,
+                     pipeline=inpainter.pipeline, compile_mode=inpainter.compile_mode)
 
 
 class AdaptedInpainter(InpainterBase):
