@@ -26,6 +26,7 @@ import copy
 import logging
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ import torch
 
 from ..config import ModelConfig
 from ..io.images import mask_array
+from ..runtime import usable_cores
 from ..selection import (
     FillFn,
     ProbeSettings,
@@ -271,10 +273,14 @@ class AutoInpainter(InpainterBase):
                                             dict(c.weights))))
         out = rgb.copy()
         mix = np.zeros_like(rgb, dtype=np.float64)
-        # one call per method with any weight, with every hole unknown; each group takes
-        # its share of that fill in its own pixels
-        for method in dict.fromkeys(m for _, gc in chosen for m in gc.weights):
-            filled = np.asarray(cands[method](rgb, mask), np.float64)
+        # one call per method with any weight, with every hole unknown, side by side on
+        # threads (OpenCV and torch release the GIL); each group takes its share of each
+        # fill in its own pixels, summed in a fixed order
+        methods = list(dict.fromkeys(m for _, gc in chosen for m in gc.weights))
+        with ThreadPoolExecutor(max_workers=max(1, min(len(methods), usable_cores()))) as pool:
+            fills = list(pool.map(lambda m: cands[m](rgb, mask), methods))
+        for method, result in zip(methods, fills, strict=True):
+            filled = np.asarray(result, np.float64)
             for sel, gc in chosen:
                 if method in gc.weights:
                     mix[sel] += gc.weights[method] * filled[sel]
