@@ -1,5 +1,5 @@
 """Real photos: PSNR over the hole for the shipped models, the classical methods, ``auto``
-(a method chosen per hole by probing the photo) and test-time adaptation.
+(per hole, a mix of methods weighted by probes cut into the photo) and test-time adaptation.
 
     python bench/photos_quality.py                      # report split, 256 px, ~5 min
     python bench/photos_quality.py --split tune         # the split defaults were chosen on
