@@ -204,6 +204,18 @@ def test_blend_favour_shifts_weight():
     assert plain["a"] > plain.get("b", 0) and favoured["b"] > favoured.get("a", 0)
     with pytest.raises(ValueError, match="2x2"):
         blend_weights(np.eye(3), ["a", "b"])
+    with pytest.raises(ValueError, match="non-finite"):
+        blend_weights(np.array([[1.0, np.nan], [np.nan, 1.0]]), ["a", "b"])
+    three = blend_weights(np.diag([1.0, 1.1, 1.2]), ["a", "b", "c"], min_weight=0.45)  # ~1/3 each
+    assert list(three) == ["a"] and three["a"] == 1.0
+
+
+def test_a_candidate_returning_nan_is_named():
+    img = _half_and_half()
+    hole = _square(img.shape[:2], 40, 40, 14)
+    bad = {"telea": CANDIDATES["telea"], "broken": lambda rgb, m: np.full_like(rgb, np.nan)}
+    with pytest.raises(ValueError, match="'broken' returned NaN"):
+        choose_filler(img, hole, bad, np.random.default_rng(0))
 
 
 def test_errors_name_the_problem():

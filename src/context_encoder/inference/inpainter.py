@@ -31,7 +31,7 @@ from ..models import Generator
 from ..runtime import resolve_device, resolve_precision
 from .arrays import check_image, to_rgb01, write_hole
 from .device_path import DevicePath
-from .host_path import HostPath, Job
+from .host_path import HostPath
 from .windows import WindowGeometry
 
 __all__ = ["COMPILE_MODES", "PIPELINES", "STAGES", "BaselineInpainter", "Inpainter",
@@ -303,14 +303,6 @@ class Inpainter(InpainterBase):
         sync = (lambda: torch.cuda.synchronize(self.device)) if self.device.type == "cuda" \
             else None
         return _StageTimer(self.stage_hook, name, sync)
-
-    def _prepare(self, k: int, rgb: np.ndarray, mask: np.ndarray,
-                 sketch: np.ndarray | None = None) -> tuple[np.ndarray, list[Job]]:
-        """One image's windows and model inputs as the host path builds them
-        (:meth:`.host_path.HostPath.prepare`)."""
-        host = self._path if isinstance(self._path, HostPath) else HostPath(
-            self.config, self.geometry, self.device, self._run_generator)
-        return host.prepare(k, rgb, mask, sketch)
 
     def _run_generator(self, x: torch.Tensor, hole: torch.Tensor | None = None,
                        sketch: torch.Tensor | None = None) -> torch.Tensor:

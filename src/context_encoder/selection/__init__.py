@@ -206,6 +206,8 @@ def _score(candidates: Mapping[str, FillFn], mosaic: np.ndarray, mask: np.ndarra
             raise ValueError(f"candidate {name!r} returned shape {out.shape}, expected "
                              f"{mosaic.shape}")
         diff = out[mask].astype(np.float64) - truth
+        if not np.isfinite(diff).all():
+            raise ValueError(f"candidate {name!r} returned NaN or inf in the probe holes")
         errors.append(diff.ravel())
         err = np.square(diff).mean(axis=1)
         scores[name] = _psnr(float(err.mean()))
@@ -238,6 +240,8 @@ def blend_weights(gram: np.ndarray, names: Sequence[str], *, favour: Mapping[str
     k = len(names)
     if g.shape != (k, k):
         raise ValueError(f"gram must be {k}x{k} for {k} candidates, got {g.shape}")
+    if not np.isfinite(g).all():
+        raise ValueError("gram has non-finite entries: a candidate's errors are NaN or inf")
     for i, name in enumerate(names):
         if favour and favour.get(name):
             f = 10.0 ** (-favour[name] / 20.0)
@@ -250,9 +254,7 @@ def blend_weights(gram: np.ndarray, names: Sequence[str], *, favour: Mapping[str
     scale = 1e3 * math.sqrt(max(float(np.max(np.diag(g))), 1e-12))  # the sum-to-one row
     a = np.vstack([factor.T, np.full((1, k), scale)])
     w, _ = nnls(a, np.r_[np.zeros(k), scale])
-    w = np.where(w >= min_weight * w.sum(), w, 0.0)
-    if not w.any():  # cannot happen with min_weight < 0.5, kept for safety
-        w[int(np.argmin(np.diag(g)))] = 1.0
+    w = np.where((w >= min_weight * w.sum()) | (w == w.max()), w, 0.0)  # the heaviest stays
     w /= w.sum()
     order = sorted((i for i in range(k) if w[i] > 0), key=lambda i: -w[i])
     return {names[i]: float(w[i]) for i in order}
