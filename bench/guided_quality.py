@@ -12,6 +12,12 @@ thick holes for:
 
     python bench/guided_quality.py [--steps 2000] [--batch-size 32] [--count 500]
                                    [--control] [--out DIR] [--json out.json]
+    python bench/guided_quality.py --model RUN_OR_FILE [--control-model RUN_OR_FILE]
+
+With ``--model`` nothing is trained: the guided model is read from a run folder (its best
+checkpoint), a checkpoint or an exported file (the runs of ``docs/train-guided-cpu.sh`` or
+``docs/train-guided-gpu.sh``, or the shipped ``facades-guided-128``), and ``--control-model``
+names the plain model fine-tuned alike.
 
 The run folder (``--out``, a temporary one by default) keeps the checkpoints and a grid
 ``guided_thick.png``: masked input with the sketch in white, the plain model, the guided
@@ -84,13 +90,23 @@ def main() -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--control", action="store_true",
                    help="also fine-tune the plain model the same steps")
+    p.add_argument("--model", help="score this guided model instead of training one")
+    p.add_argument("--control-model", help="with --model: the plain model fine-tuned alike")
     p.add_argument("--out", help="run folder (default: a temporary one)")
     p.add_argument("--json")
     args = p.parse_args()
     root = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="guided-quality-"))
 
-    guided, seconds = fine_tune(args, root / "guided", conv="gated", guide="sketch")
-    device, config = guided.device, guided.model_config
+    if args.model:
+        device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available()
+                              else "cpu" if args.device == "auto" else args.device)
+        guided_g, info = load_generator(args.model, device=device)
+        config, seconds = info["config"], None
+        if config.guide != "sketch":
+            p.error(f"--model {args.model} takes no sketch (guide={config.guide!r})")
+    else:
+        guided, seconds = fine_tune(args, root / "guided", conv="gated", guide="sketch")
+        device, config, guided_g = guided.device, guided.model_config, guided.G
     fill = torch.tensor(mean_fill_value(), device=device).view(1, 3, 1, 1)
     images = make_image_dataset("facades", config.image_size, split="val", load_size=None,
                                 train=False)
@@ -99,16 +115,21 @@ def main() -> None:
 
     plain, _ = load_generator(BASE, device=device)
     base_m, base_grid = validate(predictor(plain, fill), images, masks, device, fill)
-    m, grid = validate(predictor(guided.G, fill), images, masks, device, fill, sketch=True)
+    m, grid = validate(predictor(guided_g, fill), images, masks, device, fill, sketch=True)
     result = {"psnr": {BASE: base_m["psnr"], "guided, no sketch": m["psnr"],
                        "guided, true edges": m["psnr_sketch"]}}
-    if args.control:
-        control, _ = fine_tune(args, root / "plain")
+    control_g = None
+    if args.control_model:
+        control_g = load_generator(args.control_model, device=device)[0]
+    elif args.control and not args.model:
+        control_g = fine_tune(args, root / "plain")[0].G
+    if control_g is not None:
         result["psnr"]["plain, fine-tuned alike"] = validate(
-            predictor(control.G, fill), images, masks, device, fill)[0]["psnr"]
+            predictor(control_g, fill), images, masks, device, fill)[0]["psnr"]
     result["vs_base_db"] = {k: round(v - base_m["psnr"], 3) for k, v in result["psnr"].items()}
     result["psnr"] = {k: round(v, 3) for k, v in result["psnr"].items()}
-    result.update(train_seconds=round(seconds, 1), images=count, holes="thick",
+    result.update(train_seconds=None if seconds is None else round(seconds, 1),
+                  images=count, holes="thick",
                   device=str(device), config=vars(args), run=str(root))
     k = base_grid.shape[0] // 3  # rows: masked input, output, truth
     save_grid(torch.cat([grid[:k], base_grid[k:2 * k], grid[k:]]), root / "guided_thick.png")

@@ -158,9 +158,10 @@ def test_gated_parameter_count_from_the_formula():
     expected += sum(_gated_count(a, b, 4) for a, b in zip(enc[:-1], enc[1:], strict=True))
     expected += enc[-1] * 4**4 + 2 * enc[-1]  # channel-wise FC (m n^4) + BatchNorm
     expected += _gated_count(enc[-1], top, 1)  # the 1x1 mixing convolution
-    expected += sum(_gated_count(a, b, 4) for a, b in zip([top, *dec[:-1]], dec, strict=True))
-    expected += dec[-1] * 3 * 4 * 4  # plain output layer
-    assert n_params(Generator(cfg)) == expected == 199_104
+    # every decoder layer reads the sketch as one more input channel
+    expected += sum(_gated_count(a + 1, b, 4) for a, b in zip([top, *dec[:-1]], dec, strict=True))
+    expected += (dec[-1] + 1) * 3 * 4 * 4  # plain output layer
+    assert n_params(Generator(cfg)) == expected == 200_944
     # the discriminator's first convolution reads the sketch too: disc_width * 4 * 4 more
     assert n_params(Discriminator(cfg)) == n_params(Discriminator(tiny_full())) + 4 * 4 * 4
 
@@ -169,7 +170,7 @@ def test_shipped_width_parameter_counts():
     kw = dict(task="full", bottleneck="channelwise", enc_width=64, dec_width=64, disc_width=64)
     assert n_params(Generator(ModelConfig(**kw))) == 6_041_472
     assert n_params(Generator(ModelConfig(**kw, conv="gated"))) == 11_945_856
-    assert n_params(Generator(ModelConfig(**kw, conv="gated", guide="sketch"))) == 11_947_904
+    assert n_params(Generator(ModelConfig(**kw, conv="gated", guide="sketch"))) == 11_964_336  # +1 sketch channel into the first and every decoder layer
     assert n_params(Discriminator(ModelConfig(**kw))) == 6_960_896
     assert n_params(Discriminator(ModelConfig(**kw, guide="sketch"))) == 6_960_896 + 64 * 16
 
@@ -221,6 +222,26 @@ def test_sketch_argument():
         torch.testing.assert_close(g(x, mask, sketch + outside), g(x, mask, sketch))  # ignored
         assert not torch.equal(g(x, mask, sketch), none)
         torch.testing.assert_close(d(x), d(x, torch.zeros_like(mask)), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("conv", ["plain", "gated"])
+def test_every_decoder_layer_reads_the_sketch(conv):
+    """The sketch reaches the output through the decoder too, not only through the 4x4
+    bottleneck: with the first layer's sketch weights zeroed, each decoder layer's own
+    sketch channel still changes the output."""
+    x, mask, sketch = _full_batch(b=2)
+    g = Generator(tiny_full(conv=conv, guide="sketch")).eval()
+    first = g.encoder[0].conv if conv == "gated" else g.encoder[0][0]
+    layers = [m if isinstance(m, torch.nn.ConvTranspose2d) else m.conv if conv == "gated" else m[0]
+              for m in g.decoder[:-1]]  # the up blocks' convolutions and the output layer
+    with torch.no_grad():
+        first.weight[:, -1] = 0
+        saved = [layer.weight[-1].clone() for layer in layers]  # (in, out, k, k): sketch = in[-1]
+        for layer, weight in zip(layers, saved, strict=True):
+            for other in layers:
+                other.weight[-1] = 0
+            layer.weight[-1] = weight
+            assert not torch.equal(g(x, mask, sketch), g(x, mask)), layer
 
 
 def _randomise_batchnorm(model, seed=0):

@@ -16,7 +16,12 @@ Inpainting with Gated Convolution", ICCV 2019):
     4x4 map, so there is no per-pixel validity for a gate to learn.
   * ``guide="sketch"``: one more input channel after the mask, the user's sketch (1 = a
     stroke). Strokes outside the hole are ignored (the sketch is multiplied by the mask);
-    no sketch is the same as an empty one.
+    no sketch is the same as an empty one. The sketch also enters every decoder layer, as
+    one more input channel max-pooled to that layer's size (4x4 up to half the image):
+    the Context Encoder has no skip connections, so without it a stroke's position would
+    have to pass through the 4x4 bottleneck, which cannot carry a thin line's place to the
+    pixel. (DeepFill v2 keeps its feature maps at a quarter of the image, so it needs no
+    such path; this one is the project's.)
 """
 
 from __future__ import annotations
@@ -97,8 +102,10 @@ class Generator(nn.Module):
             )
 
         dec = decoder_channels(cfg)
-        ups = [up_block(a, b, gated=gated) for a, b in zip([dec_in, *dec[:-1]], dec, strict=True)]
-        ups += [nn.ConvTranspose2d(dec[-1], cfg.in_channels, 4, 2, 1, bias=False), nn.Tanh()]
+        g = 1 if cfg.guide == "sketch" else 0  # the sketch enters every decoder layer
+        ups = [up_block(a + g, b, gated=gated)
+               for a, b in zip([dec_in, *dec[:-1]], dec, strict=True)]
+        ups += [nn.ConvTranspose2d(dec[-1] + g, cfg.in_channels, 4, 2, 1, bias=False), nn.Tanh()]
         self.decoder = nn.Sequential(*ups)
         init_weights(self)
 
@@ -106,8 +113,16 @@ class Generator(nn.Module):
         x = self.encoder(x)  # (B, 8w, 4, 4)
         return self.bottleneck(x)  # (B, 8w, 4, 4)
 
-    def forward_head(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decoder(x)  # (B, 3, out, out)
+    def forward_head(self, x: torch.Tensor, guide: torch.Tensor | None = None) -> torch.Tensor:
+        """The decoder; ``guide`` (B, 1, S, S), the strokes in the hole, for a sketch-guided
+        model: max-pooled to each layer's input size and added as its last channel."""
+        if guide is None:
+            return self.decoder(x)  # (B, 3, out, out)
+        *layers, tanh = self.decoder
+        for layer in layers:
+            k = guide.shape[-1] // x.shape[-1]
+            x = layer(torch.cat([x, nn.functional.max_pool2d(guide, k) if k > 1 else guide], 1))
+        return tanh(x)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None,
                 sketch: torch.Tensor | None = None) -> torch.Tensor:
@@ -117,6 +132,7 @@ class Generator(nn.Module):
             if mask is None:
                 raise ValueError("a full-image generator needs the mask: model(x, mask)")
             mask = mask.to(x.dtype)
-            extra = [mask] if guide is None else [mask, guide * mask]  # strokes in the hole
-            x = torch.cat([x, *extra], dim=1)  # (B, 4 or 5, S, S)
-        return self.forward_head(self.forward_features(x))
+            if guide is not None:
+                guide = guide * mask  # strokes in the hole
+            x = torch.cat([x, mask] if guide is None else [x, mask, guide], dim=1)  # 4 or 5 ch
+        return self.forward_head(self.forward_features(x), guide)

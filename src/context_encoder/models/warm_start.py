@@ -14,8 +14,9 @@ it on a CPU:
     feature BatchNorm's weight and bias (or, in the first layer, which has no BatchNorm,
     the convolution weight) are divided by ``g``. With ``g = 0.5`` the division and the
     product are exact in floating point.
-  * the sketch channel's input weights are zero: the model ignores the sketch until
-    fine-tuning teaches it to follow one.
+  * the sketch channel's input weights are zero (in the first layer and in every decoder
+    layer, which takes the sketch too): the model ignores the sketch until fine-tuning
+    teaches it to follow one.
 In both eval and training mode the converted generator's output equals the plain one's up
 to float rounding (the wider convolutions sum in another order).
 """
@@ -77,8 +78,13 @@ def _copy_module(src: nn.Module, dst: nn.Module) -> None:
     src_state = src.state_dict()
     if set(src_state) != set(dst_state):
         raise ValueError(f"{type(src).__name__} and {type(dst).__name__} hold other tensors")
+    transposed = {f"{name}.weight" if name else "weight"
+                  for name, m in dst.named_modules() if isinstance(m, nn.ConvTranspose2d)}
     for k, t in dst_state.items():
-        _copy_padded(src_state[k], t)
+        if k in transposed:  # (in, out, k, k): the extra input channel is on dim 0
+            _copy_padded(src_state[k].transpose(0, 1), t.transpose(0, 1))
+        else:
+            _copy_padded(src_state[k], t)
 
 
 def _out_first(conv: nn.Module, weight: torch.Tensor) -> torch.Tensor:
