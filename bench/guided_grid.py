@@ -13,7 +13,7 @@ Each row is one validation facade (never trained on) with a square hole; the col
   7. the truth.
 
     python bench/guided_grid.py [--model facades-guided-128] [--out docs/guided_grid.png]
-                                [--first 0] [--rows 4] [--hole 56]
+                                [--first 0] [--rows 4] [--hole 56] [--zoom 2]
 """
 
 from __future__ import annotations
@@ -70,6 +70,7 @@ def main() -> None:
     p.add_argument("--first", type=int, default=0, help="first validation facade")
     p.add_argument("--rows", type=int, default=4)
     p.add_argument("--hole", type=int, default=56, help="side of the square hole, px")
+    p.add_argument("--zoom", type=int, default=2, help="pixel repeat, for the README")
     p.add_argument("--device", default="cpu")
     args = p.parse_args()
 
@@ -77,19 +78,20 @@ def main() -> None:
     size = inpaint.config.image_size
     facades = make_image_dataset("facades", size, split="val", load_size=None, train=False)
     hole = square_hole(size, args.hole)
+    window = drawn_window(hole)
     rows = []
     for i in range(args.first, args.first + args.rows):
         real = facades[i]  # (3, S, S) in [-1, 1]
         image = ((real.permute(1, 2, 0).numpy() + 1) * 127.5).round().astype(np.uint8)
         edges = hole_edges(real[None], torch.from_numpy(hole)[None, None].float())
         edges = edges[0, 0].numpy() > 0
-        window = drawn_window(hole)
         fills = inpaint([image] * 3, [hole] * 3, [edges, window, None])
-        rows.append(np.concatenate(
-            [shown(image, hole), shown(image, hole, edges), fills[0],
-             shown(image, hole, window), fills[1], fills[2], image], axis=1))
-        rows.append(np.full((2, rows[-1].shape[1], 3), 255, np.uint8))
-    print(save_image(np.concatenate(rows[:-1]), Path(args.out)))
+        tiles = [shown(image, hole), shown(image, hole, edges), fills[0],
+                 shown(image, hole, window), fills[1], fills[2], image]
+        rows.append(np.concatenate([np.pad(t, ((2, 2), (2, 2), (0, 0)), constant_values=255)
+                                    for t in tiles], axis=1))
+    grid = np.concatenate(rows).repeat(args.zoom, 0).repeat(args.zoom, 1)
+    print(save_image(grid, Path(args.out)))
 
 
 if __name__ == "__main__":

@@ -123,9 +123,13 @@ def main() -> None:
         control_g = load_generator(args.control_model, device=device)[0]
     elif args.control and not args.model:
         control_g = fine_tune(args, root / "plain")[0].G
-    if control_g is not None:
-        result["psnr"]["plain, fine-tuned alike"] = validate(
-            predictor(control_g, fill), images, masks, device, fill)[0]["psnr"]
+    if control_g is not None:  # plain convolutions; with the sketch input, scored both ways
+        guided_control = control_g.config.guide == "sketch"
+        c = validate(predictor(control_g, fill), images, masks, device, fill,
+                     sketch=guided_control)[0]
+        result["psnr"]["plain, fine-tuned alike"] = c["psnr"]
+        if guided_control:
+            result["psnr"]["plain, fine-tuned alike, true edges"] = c["psnr_sketch"]
     result["vs_base_db"] = {k: round(v - base_m["psnr"], 3) for k, v in result["psnr"].items()}
     result["psnr"] = {k: round(v, 3) for k, v in result["psnr"].items()}
     result.update(train_seconds=None if seconds is None else round(seconds, 1),
