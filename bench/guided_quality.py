@@ -4,7 +4,7 @@ on the facades with mixed masks, then measure PSNR over the hole on validation f
 thick holes for:
 
   * ``facades-freeform-128``, the plain model it starts from;
-  * the guided model with no sketch (issue 16's target: at most 0.3 dB below it);
+  * the guided model with no sketch (the aim: at most 0.3 dB below it);
   * the guided model with the true edges of the hidden region as the sketch (every stroke
     of the training sketches, none dropped or cut; target: at least +1.5 dB);
   * with ``--control``, the plain model fine-tuned the same steps on the same data, which

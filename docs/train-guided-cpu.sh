@@ -1,5 +1,5 @@
 #!/bin/bash
-# Issue 16 on the 2-core CPU, as run for the shipped facades-guided-128: the gated,
+# On the 2-core CPU, as run for the shipped facades-guided-128: the gated,
 # sketch-guided model fine-tuned from facades-freeform-128 (--init: it begins computing the
 # plain model's function, the sketch ignored), then a plain-convolution control trained the
 # same first CONTROL steps on the same data and seed, so that the two differ by the gates.

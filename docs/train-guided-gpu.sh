@@ -1,5 +1,5 @@
 #!/bin/bash
-# Issue 16 on one GPU, not yet run: the sketch-guided model and its plain-convolution control.
+# On one GPU, not yet run: the sketch-guided model and its plain-convolution control.
 # Both start from facades-freeform-128 (--init: the gated model begins computing the plain
 # model's function, the sketch channel ignored) and train the same steps on the same data
 # with the same seed, so their difference is the gates'. BUDGET = seconds for each run.
