@@ -19,6 +19,14 @@ def test_every_command_has_help(capsys) -> None:
     assert build_parser().parse_args(["models"]).command == "models"
 
 
+def test_models_lists_each_shipped_model_with_its_options(capsys) -> None:
+    assert main(["models"]) == 0
+    lines = {line.split(":")[0]: line for line in capsys.readouterr().out.splitlines()}
+    assert "conv=" not in lines["facades-center-128"]  # the center model has no such options
+    assert "conv=plain guide=none" in lines["facades-freeform-128"]
+    assert "conv=gated guide=sketch" in lines["facades-guided-128"]
+
+
 def test_data_facades_writes_pngs(tmp_path: Path, capsys) -> None:
     assert main(["data", "facades", "--count", "2", "--size", "64", "--out",
                  str(tmp_path / "f")]) == 0
