@@ -37,6 +37,7 @@ import torch
 from context_encoder.checkpoint import load_generator, read_model_config
 from context_encoder.config import mean_fill_value
 from context_encoder.io.files import atomic_write_text
+from context_encoder.runtime import resolve_device
 from context_encoder.training import (
     TrainConfig,
     Trainer,
@@ -97,9 +98,11 @@ def main() -> None:
     args = p.parse_args()
     root = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="guided-quality-"))
 
+    if args.control and args.model:
+        p.error("--control trains a control beside a trained model; with --model, name the "
+                "control with --control-model")
     if args.model:
-        device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available()
-                              else "cpu" if args.device == "auto" else args.device)
+        device = resolve_device(args.device)
         guided_g, info = load_generator(args.model, device=device)
         config, seconds = info["config"], None
         if config.guide != "sketch":
@@ -121,7 +124,7 @@ def main() -> None:
     control_g = None
     if args.control_model:
         control_g = load_generator(args.control_model, device=device)[0]
-    elif args.control and not args.model:
+    elif args.control:
         control_g = fine_tune(args, root / "plain")[0].G
     if control_g is not None:  # plain convolutions; with the sketch input, scored both ways
         guided_control = control_g.config.guide == "sketch"

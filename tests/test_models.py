@@ -170,7 +170,8 @@ def test_shipped_width_parameter_counts():
     kw = dict(task="full", bottleneck="channelwise", enc_width=64, dec_width=64, disc_width=64)
     assert n_params(Generator(ModelConfig(**kw))) == 6_041_472
     assert n_params(Generator(ModelConfig(**kw, conv="gated"))) == 11_945_856
-    assert n_params(Generator(ModelConfig(**kw, conv="gated", guide="sketch"))) == 11_964_336  # +1 sketch channel into the first and every decoder layer
+    # the sketch: one more input channel of the first and of every decoder layer
+    assert n_params(Generator(ModelConfig(**kw, conv="gated", guide="sketch"))) == 11_964_336
     assert n_params(Discriminator(ModelConfig(**kw))) == 6_960_896
     assert n_params(Discriminator(ModelConfig(**kw, guide="sketch"))) == 6_960_896 + 64 * 16
 

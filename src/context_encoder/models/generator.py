@@ -115,7 +115,7 @@ class Generator(nn.Module):
 
     def forward_head(self, x: torch.Tensor, guide: torch.Tensor | None = None) -> torch.Tensor:
         """The decoder; ``guide`` (B, 1, S, S), the strokes in the hole, for a sketch-guided
-        model: max-pooled to each layer's input size and added as its last channel."""
+        model: max-pooled to each layer's input size and appended as its last channel."""
         if guide is None:
             return self.decoder(x)  # (B, 3, out, out)
         *layers, tanh = self.decoder
