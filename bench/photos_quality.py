@@ -4,6 +4,7 @@
     python bench/photos_quality.py                      # report split, 256 px, ~5 min
     python bench/photos_quality.py --split tune         # the split defaults were chosen on
     python bench/photos_quality.py --timing-only        # 1-megapixel timings alone
+    python bench/photos_quality.py --timing-only --device cuda   # the same on a GPU
 
 The photos are crops of scikit-image's bundled photographs (context_encoder.data.photos).
 Holes: LaMa "thick" masks (one per crop, seeded by its index) and the center square (a
@@ -32,6 +33,7 @@ from context_encoder.data.photos import load_photo, photo_crops
 from context_encoder.inference import Inpainter
 from context_encoder.masks import center_mask, get_mask_generator
 from context_encoder.metrics import hole_metrics
+from context_encoder.runtime import resolve_device
 from context_encoder.selection import auto_fill, classical_candidates, inpainter_filler
 
 MODELS = ("facades-freeform-128", "facades-center-128")
@@ -44,12 +46,12 @@ Fill = Callable[[np.ndarray, np.ndarray, int], np.ndarray]  # (rgb01, mask, inde
 class Models:
     """The shipped generators, their inpainters and ``auto`` candidates, loaded once."""
 
-    def __init__(self) -> None:
-        self.gen, self.inp = {}, {}
+    def __init__(self, device: torch.device) -> None:
+        self.device, self.gen, self.inp = device, {}, {}
         for name in MODELS:
-            gen, info = load_generator(name, device="cpu")
+            gen, info = load_generator(name, device=device)
             self.gen[name] = (gen, info["config"])
-            self.inp[name] = Inpainter(gen, info["config"], device="cpu", name=name)
+            self.inp[name] = Inpainter(gen, info["config"], device=device, name=name)
         self.classical = classical_candidates()
 
     def candidates(self, kind: str) -> dict:
@@ -70,7 +72,7 @@ class Models:
 
         def fill(rgb01: np.ndarray, mask: np.ndarray, i: int) -> np.ndarray:
             tuned = adapt_generator(gen, config, rgb01, mask, steps=steps, seed=i)
-            return Inpainter(tuned, config, device="cpu").inpaint_array(rgb01, mask)
+            return Inpainter(tuned, config, device=self.device).inpaint_array(rgb01, mask)
 
         return fill
 
@@ -161,7 +163,7 @@ def megapixel_timing(models: Models, steps: int, seeds: int = 6) -> dict:
     warm = np.zeros((256, 256), bool)
     warm[100:120, 100:120] = True
     auto(img[:256, :256], warm)
-    out: dict = {"threads": torch.get_num_threads(), "auto": []}
+    out: dict = {"device": str(models.device), "threads": torch.get_num_threads(), "auto": []}
     for seed in range(seeds):
         hole = _largest_thick_hole(seed)
         t0 = time.perf_counter()
@@ -176,6 +178,8 @@ def megapixel_timing(models: Models, steps: int, seeds: int = 6) -> dict:
     gen, config = models.gen[MODEL_FOR["thick"]]
     t0 = time.perf_counter()
     adapt_generator(gen, config, img.astype(np.float32) / 255.0, hole, steps=steps)
+    if models.device.type == "cuda":
+        torch.cuda.synchronize(models.device)
     out["adapt_train_s"] = time.perf_counter() - t0
     return {k: round(v, 2) if isinstance(v, float) else v for k, v in out.items()}
 
@@ -190,10 +194,11 @@ def main() -> None:
                    help=f"0 skips adaptation (default {DEFAULT_STEPS}, the library default)")
     p.add_argument("--timing-only", action="store_true")
     p.add_argument("--no-timing", action="store_true")
+    p.add_argument("--device", default="cpu", help="cpu (default), cuda[:N], mps or auto")
     p.add_argument("--json", help="write the per-image results here")
     args = p.parse_args()
     torch.manual_seed(0)
-    models = Models()
+    models = Models(resolve_device(args.device))
     results: dict = {}
     crops = photo_crops(args.split, size=args.size, per_photo=args.per_photo, seed=args.seed)
     t0 = time.perf_counter()
