@@ -291,4 +291,4 @@ def test_the_shipped_guided_model_follows_the_true_edges():
         np.testing.assert_array_equal(guided[~hole], truth[~hole])
         err_plain += np.mean((plain[hole] / 255.0 - truth[hole] / 255.0) ** 2)
         err_sketch += np.mean((guided[hole] / 255.0 - truth[hole] / 255.0) ** 2)
-    assert err_sketch < 0.98 * err_plain  # 0.94 when this model was shipped
+    assert err_sketch < 0.98 * err_plain  # 0.94 with the shipped model
