@@ -252,3 +252,34 @@ def test_classical_candidates_leave_out_slow_methods_on_large_inputs():
     big = classical_candidates(names, hole_pixels=BIHARMONIC_MAX_HOLE + 1,
                                image_pixels=PATCHMATCH_MAX_PIXELS + 1)
     assert list(big) == ["telea"]
+
+
+def test_coarse_to_fine_runs_large_holes_mostly_at_a_coarser_scale():
+    """Above COARSE_MIN_HOLE hole pixels the method runs on the halved photo and then on the
+    hole's band at full size only; known pixels stay; smaller holes get the method itself."""
+    from context_encoder.baselines import telea
+    from context_encoder.selection import COARSE_BAND, COARSE_MIN_HOLE, coarse_to_fine
+
+    calls: list[tuple[tuple[int, ...], int]] = []
+
+    def spy(u8: np.ndarray, hole: np.ndarray) -> np.ndarray:
+        calls.append((u8.shape, int(np.count_nonzero(hole))))
+        return telea(u8, hole)
+
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 256, (600, 600, 3), dtype=np.uint8)
+    big = np.zeros((600, 600), bool)
+    big[100:500, 100:500] = True  # 160,000 pixels: halved once to 40,000
+    assert big.sum() > COARSE_MIN_HOLE >= big.sum() / 4
+    out = coarse_to_fine(spy, img, big)
+    np.testing.assert_array_equal(out[~big], img[~big])
+    assert (out[big] != 0).any()
+    (low_shape, low_hole), (full_shape, band) = calls
+    assert low_shape == (300, 300, 3) and low_hole == 200 * 200
+    ring = 400 * 400 - (400 - 2 * COARSE_BAND) ** 2
+    assert full_shape == img.shape and band == ring  # only the band at full size
+    calls.clear()
+    small = np.zeros((600, 600), bool)
+    small[100:200, 100:200] = True
+    np.testing.assert_array_equal(coarse_to_fine(spy, img, small), telea(img, small))
+    assert calls == [((600, 600, 3), 100 * 100)]

@@ -61,8 +61,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: Adam steps by default. Measured (bench/photos_quality.py --timing-only): a 1-megapixel
-#: photo with one thick hole takes about 10 s in all on a quiet 2-core CPU in fp32 (7.6 s of
-#: it the steps), under the 15 s aimed at; several times that on a busy machine.
+#: photo with one thick hole takes 10-11 s in all on a quiet 2-core CPU in fp32 (about 9 s
+#: of it the steps), under the 15 s aimed at; several times that on a busy machine.
 DEFAULT_STEPS = 30
 #: Learning rate by default. The shipped models trained their generators at 2e-4; in 30
 #: steps 1e-3 gained more on the "tune" photos (coins, gravel, immunohistochemistry with

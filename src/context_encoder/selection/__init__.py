@@ -71,6 +71,8 @@ from .settings import Choice, ProbeSettings
 __all__ = [
     "BIHARMONIC_MAX_HOLE",
     "CLASSICAL_CANDIDATES",
+    "COARSE_BAND",
+    "COARSE_MIN_HOLE",
     "PATCHMATCH_MAX_PIXELS",
     "Choice",
     "FillFn",
@@ -80,6 +82,7 @@ __all__ = [
     "blend_weights",
     "choose_filler",
     "classical_candidates",
+    "coarse_to_fine",
     "fill_with",
     "inpainter_filler",
     "place_probes",
@@ -100,19 +103,59 @@ CLASSICAL_CANDIDATES: tuple[str, ...] = ("telea", "ns", "biharmonic", "patchmatc
 BIHARMONIC_MAX_HOLE = 25_000
 PATCHMATCH_MAX_PIXELS = 150_000
 
+#: :func:`coarse_to_fine`: holes of more pixels are filled mostly at a coarser scale (a
+#: 256 x 256 square's worth: the probes, at most ``count`` x ``ProbeSettings.pixels``
+#: pixels, never are), and the band of the hole filled at full size, in px.
+COARSE_MIN_HOLE = 65_536
+COARSE_BAND = 8
+
 _PREFILL_RADIUS = 3  # Telea radius of the quick fill of unknown pixels inside tiles
 
 
 # ---------------------------------------------------------------------------------------
 # Candidates
 # ---------------------------------------------------------------------------------------
+def coarse_to_fine(method: Callable[[np.ndarray, np.ndarray], np.ndarray], u8: np.ndarray,
+                   hole: np.ndarray) -> np.ndarray:
+    """``method(u8, hole)`` for a hole of over :data:`COARSE_MIN_HOLE` pixels, run where it
+    is cheap: on the photo halved (area averaging) until the hole has at most that many
+    pixels, scaled back up (bilinear) into the hole's interior, and at full size only on
+    the hole's outer :data:`COARSE_BAND` px, with that interior as context. A diffusion
+    fill (Telea, Navier-Stokes) is smooth deep inside a large hole, so the interior loses
+    little detail, and the cost falls with the hole. Measured on five scikit-image photos
+    at 1024 x 1024 (retina, hubble_deep_field, astronaut, coffee, gravel), each with three
+    thick holes of 41-47% (15 fills; ``python bench/coarse_fill.py``, 2-core CPU): Telea
+    0.20-0.40 s instead of 1.16-1.79 s, Navier-Stokes 0.18-0.35 s instead of 1.13-1.57 s,
+    and PSNR over the hole 16.65 dB against 15.82 (Telea) and 16.61 against 16.23 (NS),
+    better in 12 of 15 for each (Telea -0.69 to +2.00 dB, NS -0.42 to +0.99). Smaller
+    holes get ``method`` itself."""
+    hole = np.asarray(hole) != 0
+    n = int(np.count_nonzero(hole))
+    f = 1
+    while n > COARSE_MIN_HOLE * f * f:
+        f *= 2
+    if f == 1:
+        return method(u8, hole)
+    h, w = hole.shape
+    size = (-(-w // f), -(-h // f))
+    low = method(cv2.resize(u8, size, interpolation=cv2.INTER_AREA), _shrink_mask(hole, size))
+    up = cv2.resize(low, (w, h), interpolation=cv2.INTER_LINEAR).reshape(u8.shape)
+    side = 2 * COARSE_BAND + 1
+    core = cv2.erode(hole.astype(np.uint8), np.ones((side, side), np.uint8)) > 0
+    context = u8.copy()
+    context[core] = up[core]
+    return method(context, hole & ~core)
+
+
 def baseline_filler(name: str) -> FillFn:
-    """A candidate from a classical method of :mod:`context_encoder.baselines`."""
+    """A candidate from a classical method of :mod:`context_encoder.baselines`; Telea and
+    Navier-Stokes go :func:`coarse_to_fine` on holes of over :data:`COARSE_MIN_HOLE` pixels."""
     method = get_baseline(name)
 
     def fill(rgb01: np.ndarray, mask: np.ndarray) -> np.ndarray:
         u8 = np.clip(np.rint(rgb01 * 255.0), 0, 255).astype(np.uint8)
-        return method(u8, mask).astype(np.float32) / np.float32(255.0)
+        out = coarse_to_fine(method, u8, mask) if name in ("telea", "ns") else method(u8, mask)
+        return out.astype(np.float32) / np.float32(255.0)
 
     fill.__name__ = name
     return fill
