@@ -283,3 +283,23 @@ def test_coarse_to_fine_runs_large_holes_mostly_at_a_coarser_scale():
     small[100:200, 100:200] = True
     np.testing.assert_array_equal(coarse_to_fine(spy, img, small), telea(img, small))
     assert calls == [((600, 600, 3), 100 * 100)]
+
+
+def test_coarse_to_fine_keeps_full_size_when_the_context_vanishes_at_the_coarse_scale():
+    """Context in 1-px rows only: every 2x2 block of the halved photo touches the hole, so
+    no context would be left there and the method runs once, at full size."""
+    from context_encoder.baselines import telea
+    from context_encoder.selection import coarse_to_fine
+
+    shapes: list[tuple[int, ...]] = []
+
+    def spy(u8: np.ndarray, hole: np.ndarray) -> np.ndarray:
+        shapes.append(u8.shape)
+        return telea(u8, hole)
+
+    img = np.random.default_rng(1).integers(0, 256, (400, 400, 3), dtype=np.uint8)
+    hole = np.ones((400, 400), bool)
+    hole[::5, :] = False  # known rows, 1 px thick
+    assert hole.sum() > 65_536
+    np.testing.assert_array_equal(coarse_to_fine(spy, img, hole), telea(img, hole))
+    assert shapes == [(400, 400, 3)]

@@ -138,7 +138,10 @@ def coarse_to_fine(method: Callable[[np.ndarray, np.ndarray], np.ndarray], u8: n
         return method(u8, hole)
     h, w = hole.shape
     size = (-(-w // f), -(-h // f))
-    low = method(cv2.resize(u8, size, interpolation=cv2.INTER_AREA), _shrink_mask(hole, size))
+    small_hole = _shrink_mask(hole, size)
+    if small_hole.all():  # context only in lines thinner than the scale: none left there
+        return method(u8, hole)
+    low = method(cv2.resize(u8, size, interpolation=cv2.INTER_AREA), small_hole)
     up = cv2.resize(low, (w, h), interpolation=cv2.INTER_LINEAR).reshape(u8.shape)
     side = 2 * COARSE_BAND + 1
     core = cv2.erode(hole.astype(np.uint8), np.ones((side, side), np.uint8)) > 0
