@@ -283,6 +283,8 @@ def test_coarse_to_fine_runs_large_holes_mostly_at_a_coarser_scale():
     small[100:200, 100:200] = True
     np.testing.assert_array_equal(coarse_to_fine(spy, img, small), telea(img, small))
     assert calls == [((600, 600, 3), 100 * 100)]
+    with pytest.raises(ValueError, match="does not match"):
+        coarse_to_fine(spy, img, big[:500])
 
 
 def test_coarse_to_fine_keeps_full_size_when_the_context_vanishes_at_the_coarse_scale():

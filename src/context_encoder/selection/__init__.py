@@ -50,7 +50,9 @@ are in the README.
 A candidate is a ``fill_fn(rgb01, mask) -> rgb01``: float32 ``HxWx3`` in [0, 1] and a boolean
 ``HxW`` mask (possibly several disjoint holes) in, the image with the mask's pixels filled
 out. :func:`classical_candidates` and :func:`inpainter_filler` build them from
-:mod:`context_encoder.baselines` and from an inpainter.
+:mod:`context_encoder.baselines` and from an inpainter; the classical ones fill a hole of
+over :data:`COARSE_MIN_HOLE` pixels with Telea or Navier-Stokes :func:`coarse_to_fine`
+(the real hole of a large photo: probes are never that large).
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ __all__ = [
     "BIHARMONIC_MAX_HOLE",
     "CLASSICAL_CANDIDATES",
     "COARSE_BAND",
+    "COARSE_METHODS",
     "COARSE_MIN_HOLE",
     "PATCHMATCH_MAX_PIXELS",
     "Choice",
@@ -108,6 +111,8 @@ PATCHMATCH_MAX_PIXELS = 150_000
 #: pixels, never are), and the band of the hole filled at full size, in px.
 COARSE_MIN_HOLE = 65_536
 COARSE_BAND = 8
+#: The methods :func:`baseline_filler` runs :func:`coarse_to_fine` (diffusion fills).
+COARSE_METHODS: tuple[str, ...] = ("telea", "ns")
 
 _PREFILL_RADIUS = 3  # Telea radius of the quick fill of unknown pixels inside tiles
 
@@ -130,6 +135,8 @@ def coarse_to_fine(method: Callable[[np.ndarray, np.ndarray], np.ndarray], u8: n
     better in 12 of 15 for each (Telea -0.69 to +2.00 dB, NS -0.42 to +0.99). Smaller
     holes get ``method`` itself."""
     hole = np.asarray(hole) != 0
+    if hole.shape != u8.shape[:2]:
+        raise ValueError(f"hole shape {hole.shape} does not match the image's {u8.shape[:2]}")
     n = int(np.count_nonzero(hole))
     f = 1
     while n > COARSE_MIN_HOLE * f * f:
@@ -157,7 +164,7 @@ def baseline_filler(name: str) -> FillFn:
 
     def fill(rgb01: np.ndarray, mask: np.ndarray) -> np.ndarray:
         u8 = np.clip(np.rint(rgb01 * 255.0), 0, 255).astype(np.uint8)
-        out = coarse_to_fine(method, u8, mask) if name in ("telea", "ns") else method(u8, mask)
+        out = coarse_to_fine(method, u8, mask) if name in COARSE_METHODS else method(u8, mask)
         return out.astype(np.float32) / np.float32(255.0)
 
     fill.__name__ = name
