@@ -86,6 +86,9 @@ class ModelConfig:
       * ``conv="gated"``: the generator's convolutions are gated (``models.layers.GatedConv``).
       * ``guide="sketch"``: the generator and the discriminator read one more input
         channel, a sketch of the lines wanted inside the hole (1 = a stroke).
+    ``refine_width`` (``task="full"`` only; the project's, after DeepFill v2's coarse-to-fine
+    design): 0 = the paper's single stage; more = a second, full-resolution stage of that
+    width (``models.refiner``) that corrects the first one's output.
     Checkpoints written before these fields existed load with the defaults.
     """
 
@@ -100,6 +103,7 @@ class ModelConfig:
     overlap: int = 4
     conv: Conv = "plain"
     guide: Guide = "none"
+    refine_width: int = 0
 
     def __post_init__(self) -> None:
         _check_choice("image_size", self.image_size, IMAGE_SIZES)
@@ -108,6 +112,11 @@ class ModelConfig:
         for name in ("bottleneck_dim", "enc_width", "dec_width", "disc_width", "in_channels"):
             if int(getattr(self, name)) < 1:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)!r}")
+        if int(self.refine_width) < 0:
+            raise ConfigError(f"refine_width must be >= 0, got {self.refine_width!r}")
+        if self.refine_width and self.task != "full":
+            raise ConfigError(f"refine_width={self.refine_width} is only for task='full', got "
+                              f"task={self.task!r}")
         if not 0 <= self.overlap < self.image_size // 4:
             raise ConfigError(
                 f"overlap must be in [0, {self.image_size // 4}), got {self.overlap}")
@@ -183,7 +192,8 @@ def _opt(default: Any, help: str = "", **extra: Any) -> Any:  # noqa: A002 - arg
 
 
 #: Training options whose change on --resume makes a run differ from an uninterrupted one.
-REPRODUCIBILITY_KEYS = ("data", "mask", "batch_size", "lr", "g_lr_mult", "beta1", "lambda_rec",
+REPRODUCIBILITY_KEYS = ("data", "mask", "batch_size", "lr", "g_lr_mult", "refine_lr_mult",
+                        "beta1", "lambda_rec",
                         "lambda_adv", "overlap_weight", "context_weight", "seed", "load_size")
 
 
@@ -202,7 +212,8 @@ class TrainConfig:
                                       "or --data)")
     init: str | None = _opt(None, "start the generator from this shipped or exported model "
                                   "(fine-tuning; the same model options are needed, except "
-                                  "that a plain model can start a gated and/or guided one)")
+                                  "that a plain model can start a gated and/or guided one, "
+                                  "and a single-stage one a --refine-width one)")
     mask: str = _opt("center", "hole kind; center = the paper's center model, others train "
                                "the full-image model", choices="train_mask_kinds")
     image_size: int = _opt(128, choices=IMAGE_SIZES)
@@ -215,11 +226,17 @@ class TrainConfig:
     guide: str = _opt("none", "full-image model: sketch = DeepFill v2's user guidance, a "
                               "sketch input trained on edges of the hidden region",
                       choices=GUIDES)
+    refine_width: int = _opt(0, "full-image model: width of a second, full-resolution "
+                                "refinement stage after DeepFill v2's (0 = the paper's single "
+                                "stage)")
     batch_size: int = _opt(64)
     steps: int = _opt(10_000)
     epochs: float | None = _opt(None, "train this many passes over --data instead of --steps")
     lr: float = _opt(2e-4)
     g_lr_mult: float = _opt(10.0, "generator learning rate multiplier (paper: 10)")
+    refine_lr_mult: float = _opt(1.0, "--refine-width: the refinement stage's learning rate "
+                                      "over the rest of the generator's (a new stage fine-tuned "
+                                      "on a trained one can learn faster)")
     beta1: float = _opt(0.5)
     lambda_rec: float = _opt(0.999)
     lambda_adv: float = _opt(0.001)
@@ -263,8 +280,9 @@ class TrainConfig:
                      "sample_every", "val_count"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.lr <= 0 or self.g_lr_mult <= 0:
-            raise ConfigError(f"lr and g_lr_mult must be positive, got {self.lr}, {self.g_lr_mult}")
+        if self.lr <= 0 or self.g_lr_mult <= 0 or self.refine_lr_mult <= 0:
+            raise ConfigError("lr, g_lr_mult and refine_lr_mult must be positive, got "
+                              f"{self.lr}, {self.g_lr_mult}, {self.refine_lr_mult}")
         if self.epochs is not None and self.epochs <= 0:
             raise ConfigError(f"epochs must be positive, got {self.epochs}")
         if self.check_every is not None and self.check_every < 1:
@@ -279,6 +297,9 @@ class TrainConfig:
             if self.mask == "center" and getattr(self, name) != self.choices(name)[0]:
                 raise ConfigError(f"{name}={getattr(self, name)!r} is for the full-image model: "
                                   "give a mask other than center (e.g. mixed)")
+        if self.mask == "center" and self.refine_width:
+            raise ConfigError("refine_width is for the full-image model: give a mask other "
+                              "than center (e.g. mixed)")
         self.model_config()  # validates image size, widths, overlap, ...
 
     @staticmethod
@@ -307,6 +328,7 @@ class TrainConfig:
             overlap=self.overlap,
             conv=self.conv,  # type: ignore[arg-type]
             guide=self.guide,  # type: ignore[arg-type]
+            refine_width=self.refine_width,
         )
 
     @classmethod

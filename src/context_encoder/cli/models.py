@@ -21,7 +21,8 @@ def run(args: argparse.Namespace) -> int:
     for name in list_pretrained():
         _, info = load_generator(name)
         c = info["config"]
-        options = f" conv={c.conv} guide={c.guide}" if c.task == "full" else ""
+        options = (f" conv={c.conv} guide={c.guide} refine_width={c.refine_width}"
+                   if c.task == "full" else "")
         print(f"{name}: task={c.task} size={c.image_size} bottleneck={c.bottleneck}{options} "
               f"step={info.get('step')}")
     return 0

@@ -93,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
     if trainer.is_main:
         start = f" from {cfg.init}" if cfg.init and not args.resume else ""
         kind = "".join((", gated" if cfg.conv == "gated" else "",
-                        ", sketch-guided" if cfg.guide == "sketch" else ""))
+                        ", sketch-guided" if cfg.guide == "sketch" else "",
+                        f", refinement stage {cfg.refine_width} wide" if cfg.refine_width else ""))
         print(f"training {cfg.mask} model ({cfg.bottleneck} bottleneck{kind}){start} on {cfg.data} "
               f"for {trainer.total_steps} steps on {trainer.device} "
               f"({dtype_name(trainer.amp_dtype)}); run folder {cfg.out}")

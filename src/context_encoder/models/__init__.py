@@ -1,9 +1,11 @@
 """The Context Encoder networks, with the DeepFill v2 options (gated convolutions, sketch
-guidance) and the warm start that builds those from a plain model."""
+guidance), the refinement stage and the warm starts that build those from a plain or a
+single-stage model."""
 
 from .discriminator import Discriminator
 from .generator import Generator
 from .layers import ChannelwiseFC, FCBottleneck, FCExpand, GatedConv
+from .refiner import Refiner
 from .warm_start import discriminator_from_plain, gated_from_plain
 
 __all__ = [
@@ -13,6 +15,7 @@ __all__ = [
     "FCExpand",
     "GatedConv",
     "Generator",
+    "Refiner",
     "discriminator_from_plain",
     "gated_from_plain",
 ]

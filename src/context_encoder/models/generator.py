@@ -22,6 +22,10 @@ Inpainting with Gated Convolution", ICCV 2019):
     have to pass through the 4x4 bottleneck, which cannot carry a thin line's place to the
     pixel. (DeepFill v2 keeps its feature maps at a quarter of the image, so it needs no
     such path; this one is the project's.)
+
+With ``refine_width > 0`` (the project's, after DeepFill v2's two stages) a second,
+full-resolution stage (``models.refiner.Refiner``) reads the first one's result pasted into
+the context, the mask and the sketch, and adds a correction to its pre-Tanh output.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from .layers import (
     sketch_channel,
     up_block,
 )
+from .refiner import Refiner
 
 __all__ = ["Generator", "encoder_channels", "decoder_channels"]
 
@@ -108,26 +113,30 @@ class Generator(nn.Module):
         ups += [nn.ConvTranspose2d(dec[-1] + g, cfg.in_channels, 4, 2, 1, bias=False), nn.Tanh()]
         self.decoder = nn.Sequential(*ups)
         init_weights(self)
+        # Built after the paper's init, so the single-stage model draws the same weights.
+        self.refine = Refiner(cfg) if cfg.refine_width else None
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         x = self.encoder(x)  # (B, 8w, 4, 4)
         return self.bottleneck(x)  # (B, 8w, 4, 4)
 
-    def forward_head(self, x: torch.Tensor, guide: torch.Tensor | None = None) -> torch.Tensor:
-        """The decoder; ``guide`` (B, 1, S, S), the strokes in the hole, for a sketch-guided
-        model: max-pooled to each layer's input size and appended as its last channel."""
-        if guide is None:
-            return self.decoder(x)  # (B, 3, out, out)
-        *layers, tanh = self.decoder
+    def decode(self, x: torch.Tensor, guide: torch.Tensor | None = None) -> torch.Tensor:
+        """The decoder up to its Tanh (the pre-Tanh output); ``guide`` (B, 1, S, S), the
+        strokes in the hole, for a sketch-guided model: max-pooled to each layer's input size
+        and appended as its last channel."""
+        *layers, _tanh = self.decoder
         for layer in layers:
-            k = guide.shape[-1] // x.shape[-1]
-            x = layer(torch.cat([x, nn.functional.max_pool2d(guide, k) if k > 1 else guide], 1))
-        return tanh(x)
+            if guide is not None:
+                k = guide.shape[-1] // x.shape[-1]
+                x = torch.cat([x, nn.functional.max_pool2d(guide, k) if k > 1 else guide], 1)
+            x = layer(x)
+        return x  # (B, 3, out, out)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None,
                 sketch: torch.Tensor | None = None) -> torch.Tensor:
         cfg = self.config
         guide = sketch_channel(sketch, x, guided=cfg.guide == "sketch")  # (B, 1, S, S) or None
+        image = x
         if cfg.task == "full":
             if mask is None:
                 raise ValueError("a full-image generator needs the mask: model(x, mask)")
@@ -135,4 +144,9 @@ class Generator(nn.Module):
             if guide is not None:
                 guide = guide * mask  # strokes in the hole
             x = torch.cat([x, mask] if guide is None else [x, mask, guide], dim=1)  # 4 or 5 ch
-        return self.forward_head(self.forward_features(x), guide)
+        logits = self.decode(self.forward_features(x), guide)
+        if self.refine is None:
+            return torch.tanh(logits)
+        pasted = torch.tanh(logits) * mask + image * (1 - mask)  # the coarse fill in context
+        extra = [mask] if guide is None else [mask, guide]
+        return torch.tanh(logits + self.refine(torch.cat([pasted, *extra], dim=1)))

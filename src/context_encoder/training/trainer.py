@@ -28,6 +28,7 @@ import os
 import time
 import warnings
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -71,12 +72,16 @@ def _differences(a: ModelConfig, b: ModelConfig) -> dict[str, tuple[Any, Any]]:
 
 
 def _warm_starts(source: ModelConfig, target: ModelConfig) -> bool:
-    """Whether a generator of config ``source`` starts one of ``target`` through
-    :func:`~context_encoder.models.warm_start.gated_from_plain`: ``source`` is plain and
-    unguided, and the configs differ in ``conv`` and ``guide`` only."""
-    diff = _differences(source, target)
-    return (bool(diff) and set(diff) <= {"conv", "guide"} and source.conv == "plain"
-            and source.guide == "none")
+    """Whether a generator of config ``source`` starts one of ``target`` that differs from
+    it: a plain unguided one becomes gated and/or sketch-guided
+    (:func:`~context_encoder.models.warm_start.gated_from_plain`), and/or a single-stage one
+    gets a new refinement stage, which starts at zero (the same function)."""
+    diff = set(_differences(source, target))
+    if not diff or not diff <= {"conv", "guide", "refine_width"}:
+        return False
+    if "refine_width" in diff and source.refine_width != 0:
+        return False
+    return not diff & {"conv", "guide"} or (source.conv == "plain" and source.guide == "none")
 
 
 class Trainer:
@@ -85,7 +90,8 @@ class Trainer:
     ``Trainer(cfg).fit()`` runs to ``cfg.steps``; with ``resume=True`` it continues the run
     in ``cfg.out`` from its last checkpoint. ``cfg.init`` starts the generator from a
     shipped or exported model of the same model config, or from a plain one for a gated
-    and/or sketch-guided config (``gated_from_plain``; D starts fresh). Under ``torchrun``
+    and/or sketch-guided config (``gated_from_plain``), or from a single-stage one for a
+    config with a refinement stage (D starts fresh in both). Under ``torchrun``
     (WORLD_SIZE > 1) it uses DistributedDataParallel; each rank sees different samples and
     only rank 0 writes.
     """
@@ -188,7 +194,7 @@ class Trainer:
             opt_kw["fused"] = True  # one kernel per parameter group instead of a dozen passes
         else:
             opt_kw["foreach"] = True
-        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr * cfg.g_lr_mult, **opt_kw)
+        self.opt_g = torch.optim.Adam(self._g_groups(), **opt_kw)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr, **opt_kw)
         self.scaler = torch.amp.GradScaler(self.device.type,
                                            enabled=self.amp_dtype == torch.float16)
@@ -199,8 +205,12 @@ class Trainer:
         elif cfg.init is not None:
             gen, info = load_generator(cfg.init)
             state = gen.state_dict()
-            if _warm_starts(info["config"], self.model_config):  # D starts fresh
-                state = gated_from_plain(state, self.model_config)
+            source = info["config"]
+            if _warm_starts(source, self.model_config):  # D starts fresh
+                single = replace(self.model_config, refine_width=source.refine_width)
+                if (source.conv, source.guide) != (single.conv, single.guide):
+                    state = gated_from_plain(state, single)
+                state = {**self.G.state_dict(), **state}  # a new refiner keeps its own start
             self.G.load_state_dict(state)
             logger.info("generator initialised from %s (step %s)", info["source"], info["step"])
         self.G_ddp: nn.Module = self.G
@@ -215,6 +225,17 @@ class Trainer:
         self.D_frozen: Callable[..., torch.Tensor] = self.D
         if cfg.compile != "none":
             self._compile(cfg.compile)
+
+    def _g_groups(self) -> list[dict[str, Any]]:
+        """The generator's parameter groups: one at ``lr * g_lr_mult``, and a refinement
+        stage's (``--refine-width``) in a second one at ``refine_lr_mult`` times that."""
+        lr = self.cfg.lr * self.cfg.g_lr_mult
+        if self.G.refine is None:
+            return [{"params": list(self.G.parameters()), "lr": lr}]
+        refine = list(self.G.refine.parameters())
+        ids = {id(p) for p in refine}
+        return [{"params": [p for p in self.G.parameters() if id(p) not in ids], "lr": lr},
+                {"params": refine, "lr": lr * self.cfg.refine_lr_mult}]
 
     def _compile(self, mode: str) -> None:
         """``--compile``: the step calls G and D through ``torch.compile`` (compiled on their
@@ -234,9 +255,10 @@ class Trainer:
                                                         self.scaler)
         # The saved optimizer state carries the learning rates it ran with; a --lr or
         # --g-lr-mult given on resume must win over them (the warning above says they changed).
-        for opt, lr in ((self.opt_g, self.cfg.lr * self.cfg.g_lr_mult), (self.opt_d, self.cfg.lr)):
-            for group in opt.param_groups:
-                group["lr"] = lr
+        for group, wanted in zip(self.opt_g.param_groups, self._g_groups(), strict=True):
+            group["lr"] = wanted["lr"]
+        for group in self.opt_d.param_groups:
+            group["lr"] = self.cfg.lr
         logger.info("resumed %s at step %d", self.out, self.step)
 
     def _loader(self) -> torch.utils.data.DataLoader:
