@@ -27,7 +27,14 @@ cp -r runs/guided-gated/checkpoints/step-$(printf %08d $CONTROL) runs/guided-gat
 $CE train --out runs/guided-gated --resume --steps 700 --no-progress || exit 1
 $CE train --out runs/guided-gated --resume --steps "${STEPS:?}" --lr 2e-5 --no-progress || exit 1
 $CE train $COMMON --conv plain --steps $CONTROL --out runs/guided-plain || exit 1
-$CE export runs/guided-gated --overwrite \
+# Phase 3: the single-stage model (fp16, as exported) starts a two-stage one; the new
+# refinement stage learns at 10x the rest (1e-3 against 1e-4), on other samples (seed 1).
+# The flags after $COMMON replace its own.
+$CE export runs/guided-gated --overwrite -o runs/guided-single.safetensors || exit 1
+$CE train $COMMON --conv gated --refine-width 16 --refine-lr-mult 10 --lr 1e-5 --seed 1 \
+    --init runs/guided-single.safetensors --keep-last 3 --steps "${REFINE_STEPS:?}" \
+    --out runs/guided-refine || exit 1
+$CE export runs/guided-refine --overwrite \
     -o src/context_encoder/weights/facades-guided-128.safetensors || exit 1
 python3 bench/guided_quality.py --model facades-guided-128 --count 500 --device cpu \
     --json docs/guided-quality-500.json

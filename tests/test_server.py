@@ -196,7 +196,7 @@ def test_models_health_openapi_and_page(client):
     tiny = next(x for x in m["models"] if x["name"] == "tiny")
     assert tiny == {"name": "tiny", "task": "full", "image_size": 64,
                     "bottleneck": "channelwise", "conv": "plain", "guide": "none",
-                    "sketch": False, "loaded": True, "default": True}
+                    "refine_width": 0, "sketch": False, "loaded": True, "default": True}
     h = client.get("/api/v1/health")
     assert h.status_code == 200 and h.json()["status"] == "ok"
     spec = client.get("/openapi.json").json()
@@ -265,7 +265,7 @@ def test_a_model_whose_config_cannot_be_read_takes_no_sketch(tiny_model, monkeyp
         models = {m["name"]: m for m in c.get("/api/v1/models").json()["models"]}
     assert models["broken"] == {"name": "broken", "task": None, "image_size": None,
                                 "bottleneck": None, "conv": None, "guide": None,
-                                "sketch": False, "loaded": False, "default": False}
+                                "refine_width": None, "sketch": False, "loaded": False, "default": False}
 
 
 def test_shipped_models_load_lazily_once(tiny_model, monkeypatch):

@@ -6,7 +6,7 @@
   ``input``, ``jpeg``, ``jpg``, ``webp``), and a ``sketch`` file for a sketch-guided model
   (non-zero = a stroke). Returns the filled image.
 * ``GET /api/v1/models`` – the models this server may use, with task, size, convolution
-  kind, guide and whether each takes a sketch.
+  kind, guide, refinement stage and whether each takes a sketch.
 * ``GET /api/v1/health`` – ``{"status": "ok", ...}`` with the limits and current load.
 
 The routes find the :class:`~context_encoder.server.service.Service` at
@@ -63,6 +63,8 @@ class ModelEntry(BaseModel):
     conv: str | None = Field(None, description='"plain" or "gated" convolutions (null for '
                                                'auto)')
     guide: str | None = Field(None, description='"none" or "sketch" (null for auto)')
+    refine_width: int | None = Field(None, description="width of the refinement stage, 0 for "
+                                                       "one stage (null for auto)")
     sketch: bool = Field(False, description="Takes a sketch: send a 'sketch' file with it")
     loaded: bool
     default: bool

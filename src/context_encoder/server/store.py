@@ -48,6 +48,7 @@ def _config_info(name: str, config: ModelConfig | None) -> dict[str, Any]:
             "image_size": config and config.image_size,
             "bottleneck": config and config.bottleneck,
             "conv": config and config.conv, "guide": config and config.guide,
+            "refine_width": config and config.refine_width,
             "sketch": config is not None and config.guide == "sketch"}
 
 
