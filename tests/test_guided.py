@@ -267,7 +267,7 @@ def test_sketch_errors_are_clear():
 
 
 def test_the_shipped_guided_model_follows_the_true_edges():
-    """``facades-guided-128``: gated, sketch-guided, under 25 MB; on validation facades with
+    """``facades-guided-128``: gated, sketch-guided, two stages, under 25 MB; on validation facades with
     a square hole the true edges as the sketch bring the fill closer to the truth, and the
     sketch changes pixels inside the hole only."""
     from context_encoder.checkpoint import read_model_config, resolve_model_path
@@ -276,8 +276,8 @@ def test_the_shipped_guided_model_follows_the_true_edges():
 
     assert resolve_model_path("facades-guided-128").stat().st_size <= 25_000_000
     cfg = read_model_config("facades-guided-128")
-    assert (cfg.conv, cfg.guide, cfg.bottleneck, cfg.enc_width) == ("gated", "sketch",
-                                                                    "channelwise", 64)
+    assert (cfg.conv, cfg.guide, cfg.bottleneck, cfg.enc_width, cfg.refine_width) == (
+        "gated", "sketch", "channelwise", 64, 16)
     inp = Inpainter.from_pretrained("facades-guided-128", device="cpu", precision="fp32")
     facades = make_image_dataset("facades", 128, split="val", load_size=None, train=False)
     hole = np.zeros((128, 128), bool)
@@ -291,4 +291,4 @@ def test_the_shipped_guided_model_follows_the_true_edges():
         np.testing.assert_array_equal(guided[~hole], truth[~hole])
         err_plain += np.mean((plain[hole] / 255.0 - truth[hole] / 255.0) ** 2)
         err_sketch += np.mean((guided[hole] / 255.0 - truth[hole] / 255.0) ** 2)
-    assert err_sketch < 0.98 * err_plain  # 0.94 with the shipped model
+    assert err_sketch < 0.98 * err_plain, err_sketch / err_plain  # 0.89 with the shipped model

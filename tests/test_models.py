@@ -172,6 +172,9 @@ def test_shipped_width_parameter_counts():
     assert n_params(Generator(ModelConfig(**kw, conv="gated"))) == 11_945_856
     # the sketch: one more input channel of the first and of every decoder layer
     assert n_params(Generator(ModelConfig(**kw, conv="gated", guide="sketch"))) == 11_964_336
+    # facades-guided-128: the same with a refinement stage 16 wide (tests/test_refiner.py)
+    assert n_params(Generator(ModelConfig(**kw, conv="gated", guide="sketch",
+                                          refine_width=16))) == 11_964_336 + 108_560
     assert n_params(Discriminator(ModelConfig(**kw))) == 6_960_896
     assert n_params(Discriminator(ModelConfig(**kw, guide="sketch"))) == 6_960_896 + 64 * 16
 
