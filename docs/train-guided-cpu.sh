@@ -16,7 +16,8 @@
 # Then phase 3, the refinement stage (--refine-width 16) on the step-1,000 model, REFINE_STEPS
 # steps (STEPS=1000 REFINE_STEPS=800 retraces the shipped facades-guided-128): its best
 # checkpoint by validation PSNR, step 800 (19.75 / 20.21 dB without a sketch / with the true
-# edges on validation, from 19.28 / 19.48; still rising). About 5.8 s a step (5.5 images/s).
+# edges on validation, from 19.28 / 19.48 at step 1,000; still rising; the run was stopped
+# at step 825). About 5.8 s a step (5.5 images/s).
 # A first try with the whole generator at 2e-4 left the new stage's last layer near zero
 # (mean |w| 0.003 at step 400) and the validation figures below the start's.
 set -u

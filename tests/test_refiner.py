@@ -156,3 +156,41 @@ def test_the_refiner_learns_at_its_own_rate_through_a_resume(tmp_path):
     assert resumed.fit()["step"] == 2
     with pytest.raises(ConfigError, match="refine_lr_mult must be positive|must be positive"):
         TrainConfig(mask="mixed", refine_lr_mult=0.0)
+
+
+@pytest.mark.parametrize(("source", "target", "starts"), [
+    (("plain", "none", 0), ("gated", "sketch", 16), True),  # gated_from_plain + a new stage
+    (("gated", "sketch", 0), ("gated", "sketch", 16), True),  # a new stage only
+    (("plain", "none", 16), ("gated", "sketch", 16), False),  # would drop a trained stage
+    (("gated", "sketch", 16), ("gated", "sketch", 8), False),
+    (("gated", "sketch", 16), ("gated", "sketch", 0), False),
+    (("gated", "none", 0), ("gated", "sketch", 0), False),  # only from a plain, unguided one
+    (("gated", "sketch", 16), ("gated", "sketch", 16), False),  # the same config: no warm start
+])
+def test_which_models_warm_start_which(source, target, starts):
+    from context_encoder.training.trainer import _warm_starts
+
+    def config(conv, guide, width):
+        return tiny_full(conv=conv, guide=guide, refine_width=width)
+
+    assert _warm_starts(config(*source), config(*target)) is starts
+
+
+def test_resuming_a_run_saved_before_refine_lr_mult_does_not_warn(tmp_path):
+    import json
+    import warnings
+
+    from context_encoder.training import Trainer
+
+    tiny = dict(image_size=64, width=8, bottleneck_dim=16, batch_size=2, val_count=4,
+                workers=0, progress=False, precision="fp32", mask="mixed",
+                out=str(tmp_path / "run"))
+    Trainer(TrainConfig(**tiny, steps=1)).fit()
+    for path in (tmp_path / "run").rglob("config.json"):
+        saved = json.loads(path.read_text())
+        if "train" in saved:
+            saved["train"].pop("refine_lr_mult", None)
+            path.write_text(json.dumps(saved))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert Trainer(TrainConfig(**tiny, steps=2), resume=True).fit()["step"] == 2

@@ -1,6 +1,6 @@
 """The Context Encoder networks, with the DeepFill v2 options (gated convolutions, sketch
-guidance), the refinement stage and the warm starts that build those from a plain or a
-single-stage model."""
+guidance), the refinement stage, and the warm start that builds a gated and/or guided
+model from a plain one."""
 
 from .discriminator import Discriminator
 from .generator import Generator

@@ -8,12 +8,12 @@ sharpen an edge where a stroke lies, but cannot tell which side of a stroke a pi
 on, the region inside a drawn window from the wall around it. The refiner works at the
 image's resolution with a wide view: it reads the coarse result pasted into the context,
 the mask and (``guide="sketch"``) the sketch, goes down once to half size, runs dilated
-3x3 convolutions (dilations 2, 4, 8, 16: a view of about 120 px of the image) and comes
+3x3 convolutions (dilations 2, 4, 8, 16: a view of about 130 px of the image) and comes
 back up. Its output is added to the coarse stage's pre-Tanh output.
 
 Its last layer starts at zero, so a generator with a new refiner computes the same
 function as the same generator without one, and a trained single-stage model can start a
-two-stage one (``models.warm_start``). The other layers start from He's initialisation
+two-stage one (``--init``, in ``training.trainer``). The other layers start from He's initialisation
 (the paper's N(0, 0.02) would shrink the activations of these layers, which have no
 BatchNorm, about fivefold per layer). Like DeepFill v2's refinement network it has no
 normalisation; with ``conv="gated"`` every layer but the last is a ``GatedConv``, as in the

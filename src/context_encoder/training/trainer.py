@@ -81,6 +81,8 @@ def _warm_starts(source: ModelConfig, target: ModelConfig) -> bool:
         return False
     if "refine_width" in diff and source.refine_width != 0:
         return False
+    if source.refine_width and diff & {"conv", "guide"}:
+        return False  # gated_from_plain converts the first stage only
     return not diff & {"conv", "guide"} or (source.conv == "plain" and source.guide == "none")
 
 
@@ -154,8 +156,9 @@ class Trainer:
             raise TrainingError(
                 f"--resume: the run in {str(self.out)!r} has another model config "
                 f"(saved vs asked: {diff}); use the same options or another --out")
+        defaults = TrainConfig()  # a key saved before its option existed had its default
         changed = sorted(k for k in REPRODUCIBILITY_KEYS
-                         if saved.train.get(k) != getattr(self.cfg, k))
+                         if saved.train.get(k, getattr(defaults, k)) != getattr(self.cfg, k))
         if changed:
             warnings.warn(
                 f"--resume with changed training options ({', '.join(changed)}): the run "
@@ -163,7 +166,8 @@ class Trainer:
 
     def _check_init(self, source: str) -> None:
         """``--init``: the model must have this run's model config (read from its metadata),
-        or be the plain one that a gated and/or guided config warm-starts from."""
+        or be one it warm-starts from (``_warm_starts``): the plain one of a gated and/or
+        guided config, and/or the single-stage one of a config with a refinement stage."""
         theirs = read_model_config(source)
         diff = _differences(theirs, self.model_config)
         if diff and not _warm_starts(theirs, self.model_config):
