@@ -193,8 +193,8 @@ def _opt(default: Any, help: str = "", **extra: Any) -> Any:  # noqa: A002 - arg
 
 #: Training options whose change on --resume makes a run differ from an uninterrupted one.
 REPRODUCIBILITY_KEYS = ("data", "mask", "batch_size", "lr", "g_lr_mult", "refine_lr_mult",
-                        "beta1", "lambda_rec",
-                        "lambda_adv", "overlap_weight", "context_weight", "seed", "load_size")
+                        "beta1", "lambda_rec", "lambda_adv", "overlap_weight", "context_weight",
+                        "seed", "load_size")
 
 
 @dataclass
@@ -293,13 +293,11 @@ class TrainConfig:
             raise ConfigError("lambda_rec and lambda_adv must be >= 0")
         if not 0 <= self.beta1 < 1:
             raise ConfigError(f"beta1 must be in [0, 1), got {self.beta1}")
-        for name in ("conv", "guide"):
-            if self.mask == "center" and getattr(self, name) != self.choices(name)[0]:
+        defaults = {f.name: f.default for f in fields(self)}
+        for name in ("conv", "guide", "refine_width"):
+            if self.mask == "center" and getattr(self, name) != defaults[name]:
                 raise ConfigError(f"{name}={getattr(self, name)!r} is for the full-image model: "
                                   "give a mask other than center (e.g. mixed)")
-        if self.mask == "center" and self.refine_width:
-            raise ConfigError("refine_width is for the full-image model: give a mask other "
-                              "than center (e.g. mixed)")
         self.model_config()  # validates image size, widths, overlap, ...
 
     @staticmethod
