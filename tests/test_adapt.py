@@ -130,7 +130,7 @@ def test_errors_name_the_problem(photo):
     gen = _generator(TINY_FULL)
     with pytest.raises(ValueError, match="hole shape"):
         adapt_generator(gen, TINY_FULL, rgb, hole[1:], steps=1)
-    with pytest.raises(ValueError, match="whole photo"):
+    with pytest.raises(ValueError, match="covers the whole"):
         adapt_generator(gen, TINY_FULL, rgb, np.ones_like(hole), steps=1)
     with pytest.raises(ValueError, match="float"):
         adapt_generator(gen, TINY_FULL, (rgb * 255).astype(np.uint8), hole, steps=1)

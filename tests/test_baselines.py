@@ -78,7 +78,10 @@ def test_mask_dtypes_and_shapes(name: str) -> None:
     ref = fn(image, mask)
     np.testing.assert_array_equal(fn(image, mask.astype(np.uint8) * 255), ref)
     np.testing.assert_array_equal(fn(image, mask[..., None].astype(np.float32)), ref)
-    with pytest.raises(ValueError, match=r"\(32, 39\).*\(32, 40, 3\)"):
+    rgb_mask = np.zeros((32, 40, 3), np.uint8)
+    rgb_mask[..., 2] = mask * 255  # the one mask rule: non-zero in any colour channel
+    np.testing.assert_array_equal(fn(image, rgb_mask), ref)
+    with pytest.raises(ValueError, match=r"mask size 39x32 .* 40x32"):
         fn(image, mask[:, :39])
     with pytest.raises(ValueError, match="uint8"):
         fn(image.astype(np.float32), mask)

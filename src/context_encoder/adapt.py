@@ -44,6 +44,7 @@ from .inference.windows import WindowGeometry
 from .losses import center_loss_weights, full_loss_weights, weighted_l2
 from .masks import get_mask_generator
 from .models import Generator
+from .pixels import check_rgb01, reflect_index
 from .runtime import resolve_precision
 
 __all__ = [
@@ -138,14 +139,6 @@ def _pattern_mask(pattern: np.ndarray, size: int, rng: np.random.Generator) -> n
     return out
 
 
-def _reflected(n: int, start: int, length: int) -> np.ndarray:
-    """Indices ``start .. start+length-1`` folded back into ``0..n-1`` (mirror, edge pixel
-    not repeated; a one-pixel axis repeats)."""
-    idx = np.arange(start, start + length)
-    if n == 1:
-        return np.zeros_like(idx)
-    folded = np.mod(idx, 2 * n - 2)
-    return np.minimum(folded, 2 * n - 2 - folded)
 
 
 def _window(sc: ScaledPhoto, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -154,7 +147,8 @@ def _window(sc: ScaledPhoto, size: int, rng: np.random.Generator) -> tuple[np.nd
     h, w = sc.known.shape
     top = int(rng.integers(min(0, h - size), max(0, h - size) + 1))
     left = int(rng.integers(min(0, w - size), max(0, w - size) + 1))
-    rows, cols = _reflected(h, top, size)[:, None], _reflected(w, left, size)[None, :]
+    rows = reflect_index(np.arange(top, top + size), h)[:, None]
+    cols = reflect_index(np.arange(left, left + size), w)[None, :]
     return sc.rgb[rows, cols], sc.known[rows, cols]
 
 
@@ -235,16 +229,7 @@ def _check(generator: Generator, config: ModelConfig, rgb01: np.ndarray, hole: n
            steps: int, lr: float, batch: int) -> np.ndarray:
     if not isinstance(generator, torch.nn.Module):
         raise TypeError(f"generator must be a torch module, got {type(generator).__name__}")
-    if not isinstance(rgb01, np.ndarray) or rgb01.ndim != 3 or rgb01.shape[2] != 3 \
-            or rgb01.dtype.kind != "f":
-        raise ValueError("rgb01 must be an HxWx3 float array in [0, 1], got "
-                         f"{getattr(rgb01, 'shape', None)} {getattr(rgb01, 'dtype', None)}")
-    hole = np.asarray(hole)
-    if hole.shape != rgb01.shape[:2]:
-        raise ValueError(f"hole shape {hole.shape} does not match the image's {rgb01.shape[:2]}")
-    hole = hole != 0
-    if hole.all():
-        raise ValueError("the hole covers the whole photo: there is nothing to adapt on")
+    hole = check_rgb01(rgb01, hole)
     if steps < 0 or batch < 1 or not lr > 0:
         raise ValueError(f"need steps >= 0, batch >= 1 and lr > 0; got steps={steps}, "
                          f"batch={batch}, lr={lr}")

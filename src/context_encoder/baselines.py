@@ -41,7 +41,8 @@ from typing import Any
 
 import numpy as np
 
-from context_encoder.config import MEAN_RGB
+from .config import MEAN_RGB
+from .pixels import hole_mask, to_uint8
 
 __all__ = [
     "BASELINES",
@@ -94,15 +95,7 @@ def _prepare(image: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarra
         raise ValueError(f"image must be HxW, HxWx1, HxWx3 or HxWx4, got shape {image.shape}")
     if image.shape[0] == 0 or image.shape[1] == 0:
         raise ValueError(f"image is empty: shape {image.shape}")
-    mask = np.asarray(mask)
-    if mask.ndim == 3 and mask.shape[2] == 1:
-        mask = mask[..., 0]
-    if mask.shape != image.shape[:2]:
-        raise ValueError(
-            f"mask shape {mask.shape} does not match image shape {image.shape} "
-            f"(expected a {image.shape[0]}x{image.shape[1]} mask)"
-        )
-    return image, mask != 0
+    return image, hole_mask(mask, image.shape)
 
 
 def _split_alpha(image: np.ndarray) -> np.ndarray:
@@ -133,9 +126,6 @@ def _require_context(mask: np.ndarray, method: str) -> None:
         )
 
 
-def _to_uint8(x: np.ndarray) -> np.ndarray:
-    """Round and clip a float image in [0, 1] to uint8."""
-    return np.clip(np.rint(x * 255.0), 0, 255).astype(np.uint8)
 
 
 # ---------------------------------------------------------------------------------------
@@ -200,7 +190,7 @@ def biharmonic(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     out = inpaint_biharmonic(
         color.astype(np.float64) / 255.0, hole, split_into_regions=True, channel_axis=-1
     )
-    return _composite(image, hole, _to_uint8(out))
+    return _composite(image, hole, to_uint8(out))
 
 
 @functools.lru_cache(maxsize=1)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .errors import ConfigError
+from .masks import TRAIN_MASK_KINDS, center_span
 
 __all__ = [
     "BOTTLENECKS",
@@ -49,12 +50,6 @@ GUIDES: tuple[str, ...] = typing.get_args(Guide)
 IMAGE_SIZES: tuple[int, ...] = (64, 128, 256)
 
 
-def center_span(size: int, overlap: int = 0) -> tuple[int, int]:
-    """``[start, end)`` along one axis of the central ``size/2`` span shrunk by ``overlap``
-    on each side: ``(32, 96)`` at 128 px (the predicted square), ``(36, 92)`` with the
-    paper's 4 px overlap (the blanked square)."""
-    start = size // 4
-    return start + overlap, start + size // 2 - overlap
 
 
 def _check_choice(name: str, value: Any, choices: tuple) -> None:
@@ -305,8 +300,6 @@ class TrainConfig:
         """The allowed values of option ``name`` (None: any value of its type)."""
         spec = next(f for f in fields(TrainConfig) if f.name == name).metadata.get("choices")
         if spec == "train_mask_kinds":
-            from .masks import TRAIN_MASK_KINDS
-
             return TRAIN_MASK_KINDS
         if spec == "precisions":
             from .runtime import PRECISIONS

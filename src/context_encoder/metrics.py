@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .pixels import hole_mask
+
 if TYPE_CHECKING:
     import torch
 
@@ -41,6 +43,7 @@ __all__ = [
     "mean_l1",
     "mean_l2",
     "psnr",
+    "psnr_from_mse",
     "ssim",
     "torch_hole_metrics",
 ]
@@ -100,18 +103,14 @@ def _hole(mask: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:
     """Boolean HxW hole mask (all True when ``mask`` is None); empty -> ValueError."""
     if mask is None:
         return np.ones(shape[:2], dtype=bool)
-    m = np.asarray(mask)
-    if m.ndim == 3 and m.shape[2] == 1:
-        m = m[..., 0]
-    if m.shape != tuple(shape[:2]):
-        raise ValueError(f"mask shape {np.shape(mask)} does not match image shape {tuple(shape)}")
-    m = m != 0
+    m = hole_mask(mask, shape)
     if not m.any():
         raise ValueError("mask is empty: no hole pixels to evaluate")
     return m
 
 
-def _psnr_from_mse(mse: float) -> float:
+def psnr_from_mse(mse: float) -> float:
+    """PSNR in dB of a mean squared error of pixels in [0, 1], capped at :data:`PSNR_CAP`."""
     if mse <= 0.0:
         return PSNR_CAP
     return min(PSNR_CAP, 10.0 * math.log10(1.0 / mse))
@@ -136,7 +135,7 @@ def mean_l2(pred: np.ndarray, target: np.ndarray, mask: np.ndarray | None = None
 
 def psnr(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) -> float:
     """PSNR in dB for peak 1.0 over the hole (whole image if ``mask`` is None), capped."""
-    return _psnr_from_mse(mean_l2(a, b, mask))
+    return psnr_from_mse(mean_l2(a, b, mask))
 
 
 def ssim(pred: np.ndarray, target: np.ndarray) -> float:
@@ -172,8 +171,8 @@ def hole_metrics(pred: np.ndarray, target: np.ndarray, mask: np.ndarray) -> dict
     return {
         "l1": float(np.abs(diff)[m].mean()),
         "l2": l2,
-        "psnr": _psnr_from_mse(l2),
-        "psnr_full": _psnr_from_mse(float(sq.mean())),
+        "psnr": psnr_from_mse(l2),
+        "psnr_full": psnr_from_mse(float(sq.mean())),
         "ssim": _ssim(p, t),
     }
 

@@ -28,6 +28,8 @@ import cv2
 import numpy as np
 import torch
 
+from .pixels import to_uint8
+
 __all__ = [
     "BLUR_SIGMA",
     "CANNY_HIGH",
@@ -71,7 +73,7 @@ def _gray_u8(image: np.ndarray) -> np.ndarray:
                            np.isnan(image).any()):
             raise ValueError("a float image must hold values in [0, 1] (map a [-1, 1] tensor "
                              "with (x + 1) / 2)")
-        u8 = np.round(image * 255.0).astype(np.uint8)
+        u8 = to_uint8(image)
     else:
         raise ValueError(f"the image must be uint8 or float, got {image.dtype}")
     return cv2.cvtColor(u8, cv2.COLOR_RGB2GRAY) if u8.ndim == 3 else np.ascontiguousarray(u8)

@@ -36,6 +36,7 @@ import torch
 
 from ..config import ModelConfig
 from ..io.images import mask_array
+from ..pixels import check_image, to_rgb01
 from ..runtime import usable_cores
 from ..selection import (
     FillFn,
@@ -44,7 +45,6 @@ from ..selection import (
     classical_candidates,
     inpainter_filler,
 )
-from .arrays import check_image, to_rgb01
 from .inpainter import Inpainter, InpainterBase
 from .windows import WindowGeometry, group_holes
 

@@ -34,9 +34,10 @@ import torch
 
 from ..config import MEAN_RGB, ModelConfig
 from ..masks import composite
+from ..pixels import reflect_index
 from . import tensor_ops as T
 from .host_path import host_pool
-from .windows import HoleGroup, WindowGeometry, group_holes, reflect_index
+from .windows import HoleGroup, WindowGeometry, group_holes
 
 __all__ = ["DevicePath", "Upload"]
 

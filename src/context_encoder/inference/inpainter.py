@@ -26,10 +26,10 @@ from PIL import Image
 
 from ..checkpoint import load_generator
 from ..config import ModelConfig
-from ..io.images import mask_array, pil_to_array, size_text
+from ..io.images import mask_array, pil_to_array
 from ..models import Generator
+from ..pixels import check_image, size_text, to_rgb01, to_uint8, write_hole
 from ..runtime import resolve_device, resolve_precision
-from .arrays import check_image, to_rgb01, write_hole
 from .device_path import DevicePath
 from .host_path import HostPath
 from .windows import WindowGeometry
@@ -373,7 +373,7 @@ class BaselineInpainter(InpainterBase):
     def _fill(self, images: list[np.ndarray], masks: list[np.ndarray]) -> list[np.ndarray]:
         out = []
         for img, mask in zip(images, masks, strict=True):
-            u8 = np.rint(to_rgb01(img) * 255.0).astype(np.uint8)
+            u8 = to_uint8(to_rgb01(img))
             res = np.asarray(self.method(u8, mask))
             if res.shape != u8.shape:
                 raise ValueError(f"method {self.name!r} returned shape {res.shape}, "

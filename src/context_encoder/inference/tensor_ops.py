@@ -27,6 +27,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..pixels import reflect_index
+
 __all__ = [
     "AREA",
     "FUSE_LIMIT",
@@ -44,7 +46,6 @@ __all__ = [
     "host_taps",
     "push_pull",
     "pyramid_shapes",
-    "reflect101",
     "resample_kind",
     "resample_taps",
     "resize",
@@ -112,14 +113,6 @@ def gaussian_radius(sigma: float) -> int:
     return (int(round(sigma * 8 + 1)) | 1) // 2
 
 
-def reflect101(idx: torch.Tensor, n: int) -> torch.Tensor:
-    """Indices into ``0..n-1`` reflected about the edges, edge pixel not repeated (OpenCV's
-    default border; :func:`~.windows.crop_window`'s reflection)."""
-    if n == 1:
-        return torch.zeros_like(idx)
-    period = 2 * (n - 1)
-    r = torch.remainder(idx, period)
-    return torch.where(r >= n, period - r, r)
 
 
 def gaussian_blur(x: torch.Tensor, sigma: float, kernel: torch.Tensor) -> torch.Tensor:
@@ -135,7 +128,7 @@ def gaussian_blur(x: torch.Tensor, sigma: float, kernel: torch.Tensor) -> torch.
         return (xp.unfold(2, 2 * r + 1, 1) * kernel).sum(-1).permute(0, 2, 3, 1)
     for dim in (2, 1):
         n = x.shape[dim]
-        pad = reflect101(torch.arange(-r, n + r, device=x.device), n)
+        pad = reflect_index(torch.arange(-r, n + r, device=x.device), n)
         xp = x.index_select(dim, pad)
         out = xp.narrow(dim, 0, n) * kernel[0]
         for k in range(1, kernel.shape[0]):

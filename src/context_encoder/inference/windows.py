@@ -5,7 +5,8 @@ its prediction goes back.
   the hole-to-context ratio the model was trained with (the center model's numbers come
   from the config's ``hole_size`` / ``blank_span`` / ``blank_size`` properties);
 * :func:`group_holes`: the hole's connected components, grouped where they share a window;
-* :func:`crop_window` (reflected past the image: :func:`reflect_index`),
+* :func:`crop_window` (reflected past the image:
+  :func:`context_encoder.pixels.reflect_index`),
   :func:`resize_square` and :func:`resize_any` (binary maps: holes, sketches);
 * :func:`paste_window`: a window's prediction resized back and written into its holes;
 * :func:`smooth_fill` (push-pull fill of the holes) and :func:`feather_seam` (the seam
@@ -22,6 +23,7 @@ import cv2
 import numpy as np
 
 from ..config import ModelConfig
+from ..pixels import reflect_index
 
 __all__ = [
     "HoleGroup",
@@ -30,7 +32,6 @@ __all__ = [
     "feather_seam",
     "group_holes",
     "paste_window",
-    "reflect_index",
     "resize_any",
     "resize_square",
     "smooth_fill",
@@ -48,14 +49,6 @@ class HoleGroup:
     side: int = 0
 
 
-def reflect_index(idx: np.ndarray, n: int) -> np.ndarray:
-    """Indices into ``0..n-1`` reflected about the edges (edge pixel not repeated);
-    a length-1 axis is replicated."""
-    if n == 1:
-        return np.zeros_like(idx)
-    period = 2 * (n - 1)
-    r = np.mod(idx, period)
-    return np.where(r >= n, period - r, r)
 
 
 def crop_window(a: np.ndarray, g: HoleGroup) -> np.ndarray:

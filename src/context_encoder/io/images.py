@@ -31,6 +31,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import ImageError, ImageTooLargeError
+from ..pixels import hole_mask, size_text, to_uint8
 from .files import atomic_write_bytes, read_regular_file
 
 __all__ = [
@@ -88,9 +89,6 @@ _DECODE_ERRORS = (OSError, UnidentifiedImageError, SyntaxError, ValueError, Type
                   EOFError, IndexError, KeyError, struct.error)
 
 
-def size_text(w: int, h: int) -> str:
-    """``WIDTHxHEIGHT``."""
-    return f"{w}x{h}"
 
 
 def output_format_for(input_format: str | None) -> str:
@@ -283,30 +281,18 @@ def read_rgb8(path: str | os.PathLike) -> np.ndarray:
 # ---------------------------------------------------------------------------------------
 # Masks
 # ---------------------------------------------------------------------------------------
-def _hole_of(a: np.ndarray) -> np.ndarray:
-    """Non-zero in any colour channel = hole (an alpha channel is ignored)."""
-    if a.ndim == 3:
-        return a[..., :3].any(axis=2) if a.shape[2] > 1 else a[..., 0] != 0
-    return a != 0
-
-
 def mask_array(mask: Any, shape: tuple[int, ...], what: str = "mask") -> np.ndarray:
-    """A boolean ``HxW`` hole mask from a PIL image or an array of the image's size."""
-    m = pil_to_array(mask)[0] if isinstance(mask, Image.Image) else np.asarray(mask)
-    if not (m.ndim == 2 or (m.ndim == 3 and m.shape[2] in (1, 3, 4))):
-        raise ValueError(f"{what} must be HxW (or HxWx1/3/4), got shape {m.shape}")
-    m = _hole_of(m)
-    h, w = int(shape[0]), int(shape[1])
-    if m.shape != (h, w):
-        raise ValueError(f"{what} size {size_text(m.shape[1], m.shape[0])} does not match the "
-                         f"image size {size_text(w, h)} (width x height)")
-    return m
+    """A boolean ``HxW`` hole mask from a PIL image or an array of the image's size
+    (:func:`context_encoder.pixels.hole_mask`: non-zero in any colour channel = hole)."""
+    m = pil_to_array(mask)[0] if isinstance(mask, Image.Image) else mask
+    return hole_mask(m, shape, what)
 
 
 def decode_mask(data: bytes, what: str = "mask",
                 max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """A boolean ``HxW`` hole mask from image bytes (EXIF orientation applied)."""
-    return _hole_of(decode_image(data, what, max_pixels)[0])
+    m = decode_image(data, what, max_pixels)[0]
+    return hole_mask(m, m.shape, what)
 
 
 def load_mask(path: str | os.PathLike, shape: tuple[int, ...],
@@ -394,7 +380,7 @@ def _storable(arr: np.ndarray, fmt: str, what: str) -> np.ndarray:
     if not (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] in (1, 3, 4))) or arr.size == 0:
         raise ValueError(f"image must be HxW, HxWx1, HxWx3 or HxWx4, got shape {arr.shape}")
     if arr.dtype in (np.float32, np.float64):
-        arr = np.rint(np.clip(arr, 0, 1) * 255.0).astype(np.uint8)
+        arr = to_uint8(arr)
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[..., 0]
     if arr.dtype == np.uint16 and fmt not in _SIXTEEN_BIT_FORMATS:

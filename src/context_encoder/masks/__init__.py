@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from ._common import Size, _as_size, _check_rng
-from .shapes import block_mask, center_box, center_mask, region_mask
+from .shapes import block_mask, center_box, center_mask, center_span, region_mask
 from .strokes import freeform_mask, medium_mask, thick_mask, thin_mask
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
     "block_mask",
     "center_box",
     "center_mask",
+    "center_span",
     "composite",
     "freeform_mask",
     "get_mask_generator",

@@ -8,11 +8,18 @@ import math
 import cv2
 import numpy as np
 
-from ..config import center_span
 from ._common import Size, _as_size, _check_frac_range, _check_int_range, _check_rng, _draw_box
 
 # --------------------------------------------------------------------------------------------
 # center (the paper's task)
+
+
+def center_span(size: int, overlap: int = 0) -> tuple[int, int]:
+    """``[start, end)`` along one axis of the central ``size/2`` span shrunk by ``overlap``
+    on each side: ``(32, 96)`` at 128 px (the predicted square), ``(36, 92)`` with the
+    paper's 4 px overlap (the blanked square)."""
+    start = size // 4
+    return start + overlap, start + size // 2 - overlap
 
 
 def center_box(size: Size, *, overlap: int = 0) -> tuple[int, int, int, int]:

@@ -67,6 +67,8 @@ import numpy as np
 from scipy.optimize import nnls
 
 from ..baselines import available_baselines, get_baseline
+from ..metrics import psnr_from_mse
+from ..pixels import check_rgb01, to_uint8
 from .placement import mosaic, place_probes, probe_scale
 from .settings import Choice, ProbeSettings
 
@@ -163,7 +165,7 @@ def baseline_filler(name: str) -> FillFn:
     method = get_baseline(name)
 
     def fill(rgb01: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        u8 = np.clip(np.rint(rgb01 * 255.0), 0, 255).astype(np.uint8)
+        u8 = to_uint8(rgb01)
         out = coarse_to_fine(method, u8, mask) if name in COARSE_METHODS else method(u8, mask)
         return out.astype(np.float32) / np.float32(255.0)
 
@@ -205,19 +207,9 @@ def inpainter_filler(inpainter: object) -> FillFn:
 # Inputs and scale
 # ---------------------------------------------------------------------------------------
 def _check_image_and_hole(rgb01: np.ndarray, hole: np.ndarray) -> np.ndarray:
-    if not isinstance(rgb01, np.ndarray) or rgb01.ndim != 3 or rgb01.shape[2] != 3:
-        raise ValueError(f"rgb01 must be an HxWx3 float array, got "
-                         f"{getattr(rgb01, 'shape', type(rgb01).__name__)}")
-    if rgb01.dtype.kind != "f":
-        raise ValueError(f"rgb01 must be float in [0, 1], got dtype {rgb01.dtype}")
-    hole = np.asarray(hole)
-    if hole.shape != rgb01.shape[:2]:
-        raise ValueError(f"hole shape {hole.shape} does not match the image's {rgb01.shape[:2]}")
-    hole = hole != 0
+    hole = check_rgb01(rgb01, hole)
     if not hole.any():
         raise ValueError("the hole is empty: there is nothing to choose a method for")
-    if hole.all():
-        raise ValueError("the hole covers the whole image: there is no context to probe")
     return hole
 
 
@@ -231,15 +223,13 @@ def _shrink_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 # ---------------------------------------------------------------------------------------
 def _prefill(img: np.ndarray, unknown: np.ndarray) -> np.ndarray:
     """Unknown pixels filled by a quick Telea pass (context for the probes' fills)."""
-    u8 = np.clip(np.rint(img * 255.0), 0, 255).astype(np.uint8)
+    u8 = to_uint8(img)
     out = cv2.inpaint(u8, unknown.astype(np.uint8), _PREFILL_RADIUS, cv2.INPAINT_TELEA)
     res = img.copy()
     res[unknown] = out[unknown].astype(np.float32) / 255.0
     return res
 
 
-def _psnr(mse: float) -> float:
-    return 100.0 if mse <= 1e-10 else -10.0 * math.log10(mse)
 
 
 def _score(candidates: Mapping[str, FillFn], mosaic: np.ndarray, mask: np.ndarray, tiles: int
@@ -263,8 +253,8 @@ def _score(candidates: Mapping[str, FillFn], mosaic: np.ndarray, mask: np.ndarra
             raise ValueError(f"candidate {name!r} returned NaN or inf in the probe holes")
         errors.append(diff.ravel())
         err = np.square(diff).mean(axis=1)
-        scores[name] = _psnr(float(err.mean()))
-        per_tile[name] = [_psnr(v) for v in np.bincount(owner, err, tiles) / np.maximum(count, 1)]
+        scores[name] = psnr_from_mse(float(err.mean()))
+        per_tile[name] = [psnr_from_mse(v) for v in np.bincount(owner, err, tiles) / np.maximum(count, 1)]
     e = np.stack(errors)
     return scores, per_tile, seconds, (e @ e.T) / e.shape[1]
 
