@@ -4,13 +4,13 @@
     python bench/auto_rule.py fit runs/rule/*.jsonl
 
 ``collect`` groups each image's holes as ``auto`` does, probes every candidate on each
-group (:func:`context_encoder.selection.choose_filler`), fills the real holes with every
+group (:func:`context_encoder.inference.auto.choose_filler`), fills the real holes with every
 candidate too, and writes one JSON line per image: per group the probe scores (pooled and
 per probe), the probe size, and each candidate's squared error over the group's real
 pixels, and the error products of the candidates (over the probes and over the real hole),
 from which any mix of them scores. ``fit`` replays rules on those lines: each single
 candidate, the earlier winner rule (Telea unless another wins the probes by 1 dB), and the
-blend of :func:`context_encoder.selection.blend_weights` over a grid of its two settings,
+blend of :func:`context_encoder.inference.auto.blend_weights` over a grid of its two settings,
 ranked by the worst gap to the best single candidate of each file.
 
 Sets: ``facades-tune`` (validation facades 1000 onwards; ``evaluate`` reports 0-499),
@@ -32,14 +32,14 @@ import numpy as np
 from context_encoder.config import ModelConfig
 from context_encoder.evaluation import load_eval_images, make_eval_masks
 from context_encoder.inference import Inpainter
-from context_encoder.inference.windows import WindowGeometry, group_holes
-from context_encoder.selection import (
+from context_encoder.inference.auto import (
     ProbeSettings,
     blend_weights,
     choose_filler,
     classical_candidates,
     inpainter_filler,
 )
+from context_encoder.inference.windows import WindowGeometry, group_holes
 
 MODELS = {"freeform": "facades-freeform-128", "center": "facades-center-128"}
 

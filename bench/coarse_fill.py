@@ -1,5 +1,5 @@
 """Telea and Navier-Stokes on large holes: the plain method against ``coarse_to_fine``
-(``context_encoder.selection``), the way ``auto`` fills a hole of over 65,536 pixels.
+(``context_encoder.inference.auto``), the way ``auto`` fills a hole of over 65,536 pixels.
 
     python bench/coarse_fill.py        # about 1 min on 2 cores
 
@@ -18,7 +18,7 @@ import numpy as np
 from skimage import data
 
 from context_encoder.baselines import get_baseline
-from context_encoder.selection import coarse_to_fine
+from context_encoder.inference.auto import coarse_to_fine
 from photos_quality import _largest_thick_hole
 
 

@@ -26,15 +26,15 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from context_encoder.adapt import DEFAULT_STEPS, adapt_generator
 from context_encoder.baselines import available_baselines, get_baseline
 from context_encoder.checkpoint import load_generator
 from context_encoder.data.photos import load_photo, photo_crops
 from context_encoder.inference import Inpainter
+from context_encoder.inference.adapt import DEFAULT_STEPS, adapt_generator
 from context_encoder.masks import center_mask, get_mask_generator
 from context_encoder.metrics import hole_metrics
+from context_encoder.pixels import to_uint8
 from context_encoder.runtime import resolve_device
-from context_encoder.selection import auto_fill, classical_candidates, inpainter_filler
 
 MODELS = ("facades-freeform-128", "facades-center-128")
 MODEL_FOR = {"thick": "facades-freeform-128", "center": "facades-center-128"}
@@ -52,18 +52,17 @@ class Models:
             gen, info = load_generator(name, device=device)
             self.gen[name] = (gen, info["config"])
             self.inp[name] = Inpainter(gen, info["config"], device=device, name=name)
-        self.classical = classical_candidates()
-
-    def candidates(self, kind: str) -> dict:
-        return {**self.classical, "model": inpainter_filler(self.inp[MODEL_FOR[kind]])}
-
     def auto(self, kind: str, chosen: list[str]) -> Fill:
-        cands = self.candidates(kind)
+        """auto as ``inpaint`` runs it, over the shipped model for the hole kind; ``chosen``
+        collects what filled each crop (one line per crop, as ``inpaint`` prints it)."""
+        from context_encoder.inference import AutoInpainter
+
+        auto = AutoInpainter([self.inp[MODEL_FOR[kind]]], seed=11)
 
         def fill(rgb01: np.ndarray, mask: np.ndarray, i: int) -> np.ndarray:
-            out, choice = auto_fill(rgb01, mask, cands, np.random.default_rng([11, i]))
-            chosen.append(choice.method)
-            return out
+            filled = auto.fill(rgb01, mask)
+            chosen.append(filled.method)
+            return filled.image
 
         return fill
 
@@ -81,7 +80,7 @@ def _baseline(name: str) -> Fill:
     method = get_baseline(name)
 
     def fill(rgb01: np.ndarray, mask: np.ndarray, i: int) -> np.ndarray:
-        return method(np.rint(rgb01 * 255).astype(np.uint8), mask)
+        return method(to_uint8(rgb01), mask)
 
     return fill
 
@@ -159,7 +158,7 @@ def megapixel_timing(models: Models, steps: int, seeds: int = 6) -> dict:
 
     img = cv2.resize(load_photo("astronaut"), (1024, 1024), interpolation=cv2.INTER_CUBIC)
     inp = models.inp[MODEL_FOR["thick"]]
-    auto = AutoInpainter.from_inpainters([inp])
+    auto = AutoInpainter([inp])
     warm = np.zeros((256, 256), bool)
     warm[100:120, 100:120] = True
     auto(img[:256, :256], warm)
@@ -167,10 +166,10 @@ def megapixel_timing(models: Models, steps: int, seeds: int = 6) -> dict:
     for seed in range(seeds):
         hole = _largest_thick_hole(seed)
         t0 = time.perf_counter()
-        auto(img, hole)
+        method = auto.fill(img, hole).method
         out["auto"].append({"hole_share": round(float(hole.mean()), 3),
                             "seconds": round(time.perf_counter() - t0, 2),
-                            "choice": auto.describe()})
+                            "choice": method})
     hole = _largest_thick_hole(3)
     t0 = time.perf_counter()
     AdaptedInpainter(inp, steps)(img, hole)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from context_encoder import adapt
 from context_encoder.config import ModelConfig
+from context_encoder.inference import adapt
 from context_encoder.losses import weighted_l2
 from context_encoder.models import Generator
 

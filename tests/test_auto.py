@@ -44,12 +44,13 @@ def test_describe_counts_holes_per_method():
 
 
 def test_fills_only_the_hole_and_reports_each_group(tiny_model):
-    auto = AutoInpainter.from_inpainters([tiny_model], methods=["telea", "ns"])
+    auto = AutoInpainter([tiny_model], methods=["telea", "ns"])
     img, mask = _photo(), _holes()
-    out = auto(img, mask)
+    filled = auto.fill(img, mask)
+    out, choices = filled.image, filled.choices
     assert out.dtype == img.dtype and out.shape == img.shape
     assert np.array_equal(out[~mask], img[~mask])
-    (choices,) = auto.last_choices
+    assert filled.chosen and np.array_equal(auto(img, mask), out)
     assert len(choices) == 2 and sum(c.holes for c in choices) == 2
     assert sum(c.pixels for c in choices) == mask.sum()
     for c in choices:
@@ -57,7 +58,7 @@ def test_fills_only_the_hole_and_reports_each_group(tiny_model):
         assert mask[y0:y1, x0:x1].sum() == c.pixels
         assert set(c.scores) == {"telea", "ns", "tiny"} and set(c.weights) <= set(c.scores)
         assert c.method == "+".join(c.weights) and abs(sum(c.weights.values()) - 1) < 1e-9
-    assert auto.describe() == describe(choices)
+    assert filled.method == describe(choices)
     # every group's pixels are its candidates' fills (each with every hole unknown) mixed
     # by its weights; the fills are mixed before rounding to uint8
     from context_encoder.inference import BaselineInpainter
@@ -73,29 +74,28 @@ def test_fills_only_the_hole_and_reports_each_group(tiny_model):
 
 def test_smooth_photo_keeps_the_classical_default(tiny_model):
     """A random model gets little or no share beside Telea on a smooth gradient."""
-    auto = AutoInpainter.from_inpainters([tiny_model], methods=["telea"])
-    auto(_photo(), _holes())
+    auto = AutoInpainter([tiny_model], methods=["telea"])
+    choices = auto.fill(_photo(), _holes()).choices
     assert all(next(iter(c.weights)) == "telea" and c.weights.get("tiny", 0.0) < 0.2
-               for c in auto.last_choices[0])
+               for c in choices)
 
 
 def test_deterministic_and_independent_of_the_batch(tiny_model):
-    auto = AutoInpainter.from_inpainters([tiny_model], methods=["telea", "ns", "biharmonic"],
-                                         seed=3)
+    auto = AutoInpainter([tiny_model], methods=["telea", "ns", "biharmonic"], seed=3)
     img, mask = _photo(seed=1), _holes()
-    a = auto(img, mask)
-    first = auto.last_choices[0]
+    first = auto.fill(img, mask)
     with pytest.warns(UserWarning, match="empty"):
-        outs = auto([_photo(seed=2), img], [np.zeros_like(mask), mask])
-    assert auto.last_choices[0] == [] and auto.last_choices[1] == first
-    assert np.array_equal(outs[1], a)
-    other = AutoInpainter.from_inpainters([tiny_model], methods=["telea", "ns", "biharmonic"],
-                                          seed=3)
-    assert np.array_equal(other(img, mask), a) and other.last_choices[0] == first
+        both = auto.fill_many([_photo(seed=2), img], [np.zeros_like(mask), mask])
+    assert both[0].choices == () and both[1].choices == first.choices
+    assert both[0].method == "nothing to fill"
+    assert np.array_equal(both[1].image, first.image)
+    other = AutoInpainter([tiny_model], methods=["telea", "ns", "biharmonic"], seed=3)
+    again = other.fill(img, mask)
+    assert np.array_equal(again.image, first.image) and again.choices == first.choices
 
 
 def test_pil_and_float_and_gray_inputs(tiny_model):
-    auto = AutoInpainter.from_inpainters([tiny_model], methods=["telea"])
+    auto = AutoInpainter([tiny_model], methods=["telea"])
     img, mask = _photo(), _holes()
     pil = auto(Image.fromarray(img), Image.fromarray(mask.astype(np.uint8) * 255))
     assert isinstance(pil, Image.Image) and pil.mode == "RGB"
@@ -108,26 +108,52 @@ def test_pil_and_float_and_gray_inputs(tiny_model):
 
 
 def test_classical_only_and_errors(tiny_model):
-    auto = AutoInpainter.from_inpainters([], methods=["telea", "ns"])
-    out, choices = auto.inpaint_with_choices(_photo(), _holes())
+    auto = AutoInpainter([], methods=["telea", "ns"])
+    filled = auto.fill(_photo(), _holes())
+    out, choices = filled.image, filled.choices
     assert choices and all(set(c.weights) <= {"telea", "ns"} for c in choices)
     assert np.array_equal(out[~_holes()], _photo()[~_holes()])
     with pytest.raises(ValueError, match="unknown"):
-        AutoInpainter.from_inpainters([tiny_model], methods=["no-such-method"])
+        AutoInpainter([tiny_model], methods=["no-such-method"])
     with pytest.raises(ValueError, match="adapt"):
-        AutoInpainter.from_inpainters([], methods=["telea"], adapt_steps=2)
+        AutoInpainter([], methods=["telea"], adapt_steps=2)
     with pytest.raises(ValueError, match="at least one"):
-        AutoInpainter.from_inpainters([], methods=[])
+        AutoInpainter([], methods=[])
 
 
 def test_adapted_model_is_a_candidate(tiny_model):
     torch.set_num_threads(1)
-    auto = AutoInpainter.from_inpainters([tiny_model], methods=["telea"], adapt_steps=2)
+    auto = AutoInpainter([tiny_model], methods=["telea"], adapt_steps=2)
     img, mask = _photo(), _holes()
-    out = auto(img, mask)
-    assert np.array_equal(out[~mask], img[~mask])
-    assert all("tiny+adapt" in c.scores for c in auto.last_choices[0])
+    filled = auto.fill(img, mask)
+    assert np.array_equal(filled.image[~mask], img[~mask])
+    assert all("tiny+adapt" in c.scores for c in filled.choices)
     before = [p.clone() for p in tiny_model.generator.parameters()]
     auto(img, mask)
     assert all(torch.equal(a, b) for a, b in zip(before, tiny_model.generator.parameters(),
                                                   strict=True))
+
+
+def test_a_named_method_reports_itself(tiny_model):
+    """Every inpainter says what filled the holes, without auto's probing."""
+    from context_encoder.inference import BaselineInpainter
+
+    img, mask = _photo(), _holes()
+    for inp, name in ((tiny_model, "tiny"), (BaselineInpainter("telea"), "telea")):
+        filled = inp.fill(img, mask)
+        assert not filled.chosen and filled.method == name
+        (c,) = filled.choices
+        assert (c.method, c.holes, c.pixels, c.reason) == (name, 2, mask.sum(), "named")
+        assert c.box == (10, 12, 75, 110)
+        assert np.array_equal(filled.image, inp(img, mask))
+
+
+def test_load_inpainter_names():
+    """One factory: auto, a classical method, or a model (a shipped name or a path)."""
+    from context_encoder.inference import BaselineInpainter, load_inpainter
+
+    assert isinstance(load_inpainter("telea"), BaselineInpainter)
+    with pytest.raises(ValueError, match="classical method"):
+        load_inpainter("ns", adapt_steps=3)
+    with pytest.raises(ValueError, match="no-such-model"):
+        load_inpainter("no-such-model")

@@ -14,9 +14,9 @@ import torch
 
 from context_encoder import Generator, ModelConfig
 from context_encoder.inference import STAGES, Inpainter, box_mask
-from context_encoder.inference import tensor_ops as T
 from context_encoder.inference import windows as W
-from context_encoder.inference.device_path import Upload
+from context_encoder.inference.pipeline import torch_ops as ops
+from context_encoder.inference.pipeline.device import Upload
 
 
 def _rand(shape, seed=0, dtype=np.uint8) -> np.ndarray:
@@ -101,7 +101,7 @@ def model(request) -> Inpainter:
 
 
 def test_device_path_matches_host_path(model, caplog):
-    caplog.set_level(logging.DEBUG, logger="context_encoder.inference.device_path")
+    caplog.set_level(logging.DEBUG, logger="context_encoder.inference.pipeline.device")
     images, masks = _cases()
     host, device = _pair(model)
     _assert_same(host(images, masks), device(images, masks), images, masks)
@@ -193,7 +193,7 @@ def test_pipeline_choice():
 
 # -- the operations ----------------------------------------------------------------------
 def _taps(key):
-    idx, w = T.host_taps(key)
+    idx, w = ops.host_taps(key)
     return torch.from_numpy(idx), torch.from_numpy(w)
 
 
@@ -201,18 +201,18 @@ def _taps(key):
 def fuse(request, monkeypatch):
     """Both ways of applying taps: all at once, and one at a time (large batches)."""
     if request.param == "per-tap":
-        monkeypatch.setattr(T, "FUSE_LIMIT", 0)
+        monkeypatch.setattr(ops, "FUSE_LIMIT", 0)
 
 
 @pytest.mark.parametrize(("n_in", "n_out"), [(148, 128), (128, 148), (1000, 128), (3, 128),
                                              (1, 64), (128, 1), (147, 74), (74, 147)])
 def test_resize_matches_opencv(n_in, n_out, fuse):
     a = np.random.default_rng(0).random((n_in, n_in + 3, 3), dtype=np.float32)
-    for kind in (T.AREA, T.LINEAR, T.CUBIC):
-        if kind == T.AREA and n_in < n_out:
+    for kind in (ops.AREA, ops.LINEAR, ops.CUBIC):
+        if kind == ops.AREA and n_in < n_out:
             continue
         ref = cv2.resize(a, (n_out + 1, n_out), interpolation=kind).reshape(n_out, n_out + 1, 3)
-        got = T.resize(torch.from_numpy(a)[None], (n_out, n_out + 1), kind, _taps)[0]
+        got = ops.resize(torch.from_numpy(a)[None], (n_out, n_out + 1), kind, _taps)[0]
         np.testing.assert_allclose(got.numpy(), ref, atol=1e-6)
 
 
@@ -224,11 +224,11 @@ def test_push_pull_and_feather_match_opencv(hw, fuse):
     for density in (0.05, 0.5):
         hole = rng.random(hw) < density
         hole[0, 0] = False
-        got = T.push_pull(torch.from_numpy(rgb)[None], torch.from_numpy(hole)[None], _taps)
+        got = ops.push_pull(torch.from_numpy(rgb)[None], torch.from_numpy(hole)[None], _taps)
         np.testing.assert_allclose(got[0].numpy(), W.smooth_fill(rgb, hole), atol=1e-6)
         for px in (1, 2, 4):
-            stencil = tuple(torch.from_numpy(a) for a in T.feather_stencil(px))
-            got = T.feather(torch.from_numpy(rgb)[None], torch.from_numpy(hole)[None],
+            stencil = tuple(torch.from_numpy(a) for a in ops.feather_stencil(px))
+            got = ops.feather(torch.from_numpy(rgb)[None], torch.from_numpy(hole)[None],
                             torch.from_numpy(pred)[None], px, stencil)[0].numpy()
             ref = W.feather_seam(rgb, hole, pred, px)
             np.testing.assert_allclose(got, ref, atol=1e-6)

@@ -238,9 +238,9 @@ def test_thin_strokes_survive_the_window_shrinking():
     mask[200:400, 200:400] = True  # a 400 px window, shrunk to 64 px
     sketch = np.zeros((600, 600), bool)
     sketch[301, 150:450] = True  # one pixel wide
-    from context_encoder.inference.host_path import HostPath
+    from context_encoder.inference.pipeline.host import HostPipeline
 
-    host = HostPath(inp.config, inp.geometry, inp.device, inp._run_generator)
+    host = HostPipeline(inp.config, inp.geometry, inp.device, inp._run_generator)
     _, jobs = host.prepare(0, image.astype(np.float32) / 255, mask, sketch & mask)
     (job,) = jobs
     rows = np.flatnonzero(job.sketch.any(axis=1))

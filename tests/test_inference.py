@@ -14,7 +14,7 @@ import pytest
 import torch
 from PIL import Image
 
-import context_encoder.inference.host_path as host_path
+import context_encoder.inference.pipeline.host as host
 from context_encoder import Generator, ModelConfig
 from context_encoder.checkpoint import CheckpointError, save_generator
 from context_encoder.config import MEAN_RGB
@@ -27,7 +27,7 @@ from context_encoder.inference import (
     load_mask,
     save_image,
 )
-from context_encoder.inference.host_path import HostPath
+from context_encoder.inference.pipeline.host import HostPipeline
 from context_encoder.inference.windows import WindowGeometry
 
 FULL_CFG = ModelConfig(image_size=64, task="full", bottleneck="channelwise", enc_width=8,
@@ -193,13 +193,13 @@ def test_skipping_the_smooth_fill_changes_no_pixel(which, full_inp, center_inp, 
     imgs += [_rand((200, 150, 3), seed=8), _rand((40, 50, 3), seed=9)]  # small: enlarged
     masks = _mixed_masks(size) + [_holes(200, 150), box_mask((40, 50), "20,15,5,5")]
     calls = {"smooth": 0}
-    real = host_path.smooth_fill
+    real = host.smooth_fill
 
     def counted(*a):
         calls["smooth"] += 1
         return real(*a)
 
-    monkeypatch.setattr(host_path, "smooth_fill", counted)
+    monkeypatch.setattr(host, "smooth_fill", counted)
     device = Inpainter(inp.generator, inp.config, device="cpu", precision="fp32",
                        pipeline="device")
     skipped, skipped_device = inp(imgs, masks), device(imgs, masks)
@@ -210,7 +210,7 @@ def test_skipping_the_smooth_fill_changes_no_pixel(which, full_inp, center_inp, 
     assert calls["smooth"] == len(imgs)
     for a, b in zip(skipped + skipped_device, forced + forced_device, strict=True):
         assert np.array_equal(a, b)
-    monkeypatch.setattr(HostPath, "pool", staticmethod(lambda n: host_path._Serial()))
+    monkeypatch.setattr(HostPipeline, "pool", staticmethod(lambda n: host._Serial()))
     serial = inp(imgs, masks)  # the threads change nothing either
     for a, b in zip(forced, serial, strict=True):
         assert np.array_equal(a, b)

@@ -434,10 +434,10 @@ def _slow_inference(app, seconds: float = 1.0):
     started = threading.Event()
 
     class Slow:
-        def inpaint_array(self, image, mask):
+        def fill(self, image, mask, sketch=None):
             started.set()
             time.sleep(seconds)
-            return real.inpaint_array(image, mask)
+            return real.fill(image, mask, sketch)
 
     store._loaded["tiny"] = Slow()
     return started, real
@@ -455,10 +455,10 @@ def test_event_loop_not_blocked_by_inference(tiny_model):
     started, release = threading.Event(), threading.Event()
 
     class Held:
-        def inpaint_array(self, image, mask):
+        def fill(self, image, mask, sketch=None):
             started.set()
             release.wait(timeout=30)
-            return real.inpaint_array(image, mask)
+            return real.fill(image, mask, sketch)
 
     store._loaded["tiny"] = Held()
 
@@ -565,7 +565,7 @@ def test_admission_released_on_every_path(tiny_model):
         real = service.store.get("tiny")
 
         class Broken:
-            def inpaint_array(self, image, mask):
+            def fill(self, image, mask, sketch=None):
                 raise RuntimeError("boom")
 
         service.store._loaded["tiny"] = Broken()

@@ -51,6 +51,7 @@ __all__ = [
     "find_checkpoint",
     "list_pretrained",
     "load_generator",
+    "model_name",
     "read_checkpoint",
     "read_model_config",
     "resolve_model_path",
@@ -337,6 +338,17 @@ def list_pretrained() -> list[str]:
         return []
     return sorted(p.name[: -len(MODEL_SUFFIX)] for p in root.iterdir()
                   if p.name.endswith(MODEL_SUFFIX))
+
+
+def model_name(name_or_path: str | os.PathLike) -> str:
+    """The name a model goes by wherever it is shown (a listing, a column, a header, a
+    candidate of ``auto``): a shipped name as it is; an exported file by its name without
+    ``.safetensors``; a run folder or checkpoint by its folder name. Never the whole path."""
+    s = str(name_or_path)
+    if s in list_pretrained():
+        return s
+    name = Path(s).name
+    return name[: -len(MODEL_SUFFIX)] if name.endswith(MODEL_SUFFIX) else name
 
 
 def resolve_model_path(name_or_path: str | Path) -> Path:

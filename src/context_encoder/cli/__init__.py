@@ -15,16 +15,13 @@ import re
 import sys
 from collections.abc import Sequence
 
-from ..errors import ContextEncoderError, UsageError
+from ..errors import ContextEncoderError
 
-__all__ = ["COMMANDS", "CLIError", "build_parser", "main"]
+__all__ = ["COMMANDS", "build_parser", "main"]
 
 #: The subcommands, in the order ``--help`` lists them (each a module of this package).
 COMMANDS: tuple[str, ...] = ("train", "export", "data", "models", "inpaint", "evaluate",
                              "demo", "serve")
-
-#: The one-line error of a command (kept as a name for callers of earlier versions).
-CLIError = UsageError
 
 
 def build_parser() -> argparse.ArgumentParser:

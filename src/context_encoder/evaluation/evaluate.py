@@ -11,15 +11,15 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import partial
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..baselines import InpaintFn, available_baselines, get_baseline
+from ..checkpoint import model_name
 from ..config import MEAN_RGB, center_span
 from ..errors import UsageError
+from ..inference import Filled, InpainterBase, load_inpainter
 from ..masks import EVAL_MASK_KINDS, get_mask_generator
 from ..metrics import AREA_BINS, area_bin, hole_metrics
 
@@ -155,23 +155,31 @@ def _score(outputs: list[np.ndarray], images: list[np.ndarray], masks: list[np.n
     return entry
 
 
-def _fill_with_model(inpainter: Any, images: list[np.ndarray], masks: list[np.ndarray],
-                     chosen: dict[str, float] | None = None,
-                     shares: dict[str, float] | None = None) -> tuple[list[np.ndarray], float]:
-    """A model's fills, in batches of :data:`MODEL_BATCH`, and their time (after a warm-up).
-    For auto: ``chosen`` counts the holes each method or blend filled, ``shares`` sums each
-    method's weight times the hole pixels it filled."""
+def _fill_with_model(inpainter: InpainterBase, images: list[np.ndarray],
+                     masks: list[np.ndarray]) -> tuple[list[Filled], float]:
+    """An inpainter's fills, in batches of :data:`MODEL_BATCH`, and their time (after a
+    warm-up)."""
     inpainter(images[:2], masks[:2])  # warm-up: the first call pays for allocations
     t0 = time.perf_counter()
-    outs: list[np.ndarray] = []
+    filled: list[Filled] = []
     for i in range(0, len(images), MODEL_BATCH):
-        outs += inpainter(images[i : i + MODEL_BATCH], masks[i : i + MODEL_BATCH])
-        for c in (c for image in getattr(inpainter, "last_choices", []) for c in image):
-            if chosen is not None and shares is not None:
-                chosen[c.method] = chosen.get(c.method, 0) + c.holes
-                for m, w in c.weights.items():
-                    shares[m] = shares.get(m, 0.0) + w * c.pixels
-    return outs, time.perf_counter() - t0
+        filled += inpainter.fill_many(images[i : i + MODEL_BATCH], masks[i : i + MODEL_BATCH])
+    return filled, time.perf_counter() - t0
+
+
+def _chosen(filled: list[Filled]) -> dict[str, dict[str, float]]:
+    """For auto: the holes each method or blend filled (``chosen``, most first) and each
+    method's share of the filled pixels (``shares``)."""
+    chosen: dict[str, float] = {}
+    shares: dict[str, float] = {}
+    for c in (c for f in filled for c in f.choices):
+        chosen[c.method] = chosen.get(c.method, 0) + c.holes
+        for m, w in c.weights.items():
+            shares[m] = shares.get(m, 0.0) + w * c.pixels
+    total = sum(shares.values()) or 1.0
+    return {"chosen": dict(sorted(chosen.items(), key=lambda kv: -kv[1])),
+            "shares": {m: round(v / total, 4) for m, v in
+                       sorted(shares.items(), key=lambda kv: -kv[1])}}
 
 
 def _fill_with_baseline(fn: InpaintFn, images: list[np.ndarray], masks: list[np.ndarray]
@@ -181,24 +189,8 @@ def _fill_with_baseline(fn: InpaintFn, images: list[np.ndarray], masks: list[np.
     return outs, time.perf_counter() - t0
 
 
-def _model_name(model: str) -> str:
-    """A model's column name: the file's stem for a path, the name for a shipped model."""
-    return Path(model).stem if Path(model).suffix else model
-
-
-def _load_model(model: str, device: str, auto_models: Sequence[str], adapt: int) -> Any:
-    """The inpainter for a ``--model`` entry: ``auto`` (over ``auto_models``, adapting for
-    ``adapt`` steps), or a model (adapted on each image when ``adapt`` > 0)."""
-    from ..inference import AUTO, AdaptedInpainter, AutoInpainter, Inpainter
-
-    if model == AUTO:
-        return AutoInpainter(tuple(auto_models), adapt_steps=adapt, device=device)
-    inp = Inpainter.from_pretrained(model, device=device)
-    return AdaptedInpainter(inp, adapt) if adapt else inp
-
-
 def _column(model: str, adapt: int) -> str:
-    return _model_name(model) + (f"+adapt{adapt}" if adapt else "")
+    return model_name(model) + (f"+adapt{adapt}" if adapt else "")
 
 
 def evaluate(
@@ -230,7 +222,8 @@ def evaluate(
     names = list(available_baselines()) if methods is None else list(methods)
     baselines = {name: get_baseline(name) for name in names}
     plain = [m for m in models if m != "auto"] or [default_model_for(mask)]
-    inpainters = {_column(m, adapt): _load_model(m, device, plain, adapt) for m in models}
+    inpainters = {_column(m, adapt): load_inpainter(m, models=plain, adapt_steps=adapt,
+                                                    device=device) for m in models}
     images = load_eval_images(data, count, size)
     masks = make_eval_masks(mask, len(images), size, seed)
     res = EvalResult(count=len(images), mask=mask)
@@ -240,22 +233,21 @@ def evaluate(
     res.examples["input"] = [np.where(m[..., None], np.array(MEAN_RGB, np.uint8), im)
                              for im, m in shown]
     res.examples["ground truth"] = images[:keep_examples]
-    chosen: dict[str, dict[str, float]] = {name: {} for name, inp in inpainters.items()
-                                           if hasattr(inp, "last_choices")}
-    shares: dict[str, dict[str, float]] = {name: {} for name in chosen}
-    fills = [*((name, partial(_fill_with_model, inp, chosen=chosen.get(name),
-                              shares=shares.get(name)))
-               for name, inp in inpainters.items()),
-             *((name, partial(_fill_with_baseline, fn)) for name, fn in baselines.items())]
-    for name, fill in fills:  # models first, then baselines: the grid's column order
-        outs, seconds = fill(images, masks)
+    for name, inp in inpainters.items():  # models first, then baselines: the grid's order
+        filled, seconds = _fill_with_model(inp, images, masks)
+        outs = [f.image for f in filled]
         entry = _score(outs, images, masks, bins, seconds)
-        if name in chosen:  # auto: holes filled by each method or blend; each method's share
-            entry["chosen"] = dict(sorted(chosen[name].items(), key=lambda kv: -kv[1]))
-            total = sum(shares[name].values()) or 1.0
-            entry["shares"] = {m: round(v / total, 4) for m, v in
-                               sorted(shares[name].items(), key=lambda kv: -kv[1])}
-        res.methods[name] = entry
-        res.examples[name] = outs[:keep_examples]
-        logger.info("%s: %s", name, {k: round(entry[k], 4) for k in METRIC_KEYS})
+        if any(f.chosen for f in filled):  # auto: holes filled by each method or blend; each method's share
+            entry.update(_chosen(filled))
+        _add(res, name, entry, outs, keep_examples)
+    for name, fn in baselines.items():
+        outs, seconds = _fill_with_baseline(fn, images, masks)
+        _add(res, name, _score(outs, images, masks, bins, seconds), outs, keep_examples)
     return res
+
+
+def _add(res: EvalResult, name: str, entry: dict[str, Any], outs: list[np.ndarray],
+         keep_examples: int) -> None:
+    res.methods[name] = entry
+    res.examples[name] = outs[:keep_examples]
+    logger.info("%s: %s", name, {k: round(entry[k], 4) for k in METRIC_KEYS})

@@ -1,8 +1,22 @@
-"""Fill holes in images of any size with a trained Context Encoder.
+"""Fill holes in images of any size: with a trained Context Encoder, a classical method, a
+model fine-tuned on the photo, or ``auto``, which tests them on the photo itself.
+
+Start at :func:`load_inpainter` (a name in, an inpainter out) and
+:meth:`~.base.InpainterBase.fill` (an image and its mask in, a :class:`Filled` out: the
+image and what filled each hole). The modules, from the call down:
+
+* :mod:`.factory`: :func:`load_inpainter`, the one way from a name to an inpainter;
+* :mod:`.files`: image files and folders (pairing with masks and sketches, the outputs
+  planned so that no input is ever overwritten), beneath ``context-encoder inpaint``;
+* :mod:`.base`: the call convention every inpainter shares and its result;
+* :mod:`.inpainter` (:class:`Inpainter`, a trained generator), :mod:`.classical`
+  (:class:`BaselineInpainter`), :mod:`.adapt` (test-time adaptation,
+  :class:`AdaptedInpainter`), :mod:`.auto` (:class:`AutoInpainter`, the probes and the blend);
+* :mod:`.windows`: where each hole is seen by the model (the geometry below);
+* :mod:`.pipeline`: the pixel work around the generator, on the host or on the device.
 
 The generator works on a fixed ``S x S`` window (64, 128 or 256 px), so an image of any
-size is inpainted hole by hole (:mod:`.windows` holds the geometry, :mod:`.inpainter` the
-classes):
+size is inpainted hole by hole:
 
 1. The mask (non-zero = hole) is split into connected components (8-connectivity);
    nearby components whose context windows would not grow by merging are grouped.
@@ -33,27 +47,34 @@ images. Files are read and written by :mod:`context_encoder.io.images`, re-expor
 :func:`load_image` (``max_pixels``: 40 megapixels by default, checked from the header
 before decoding; ``None`` for no limit) and :func:`save_image` keep mode and bit depth;
 :func:`load_mask` and :func:`box_mask` build masks.
-
-:class:`AutoInpainter` (:mod:`.auto`) chooses, for each group of holes, between the models and
-the classical methods by filling probe holes of the same shape cut into known pixels.
 """
 
 from ..io.images import box_mask, load_image, load_mask, save_image
-from .auto import AUTO, AdaptedInpainter, AutoInpainter, GroupChoice, describe
-from .inpainter import STAGES, BaselineInpainter, Inpainter, InpainterBase
+from .adapt import AdaptedInpainter
+from .auto import AUTO, AutoInpainter
+from .base import Filled, GroupChoice, InpainterBase, describe
+from .classical import BaselineInpainter
+from .factory import METHODS, load_inpainter
+from .files import FileResult, inpaint_files
+from .inpainter import STAGES, Inpainter
 
 __all__ = [
     "AUTO",
+    "METHODS",
     "STAGES",
     "AdaptedInpainter",
     "AutoInpainter",
     "BaselineInpainter",
+    "FileResult",
+    "Filled",
     "GroupChoice",
     "Inpainter",
     "InpainterBase",
     "box_mask",
     "describe",
+    "inpaint_files",
     "load_image",
+    "load_inpainter",
     "load_mask",
     "save_image",
 ]

@@ -1,13 +1,11 @@
-"""The inpainters: :class:`Inpainter` (a trained generator, images of any size) and
-:class:`BaselineInpainter` (a classical method behind the same interface), with the type
-handling they share in :class:`InpainterBase`.
+""":class:`Inpainter`: a trained generator filling holes in images of any size.
 
 One :class:`Inpainter` call runs four stages (:data:`STAGES`) over all images at once:
 ``prepare`` (group each image's holes into windows, place them, crop and resize them to
 the model's input), ``generate`` (all windows through the generator in batches),
 ``paste`` (each prediction resized back into its holes) and ``feather`` (the seam blend).
 ``Inpainter.stage_hook`` times them. The pixel work runs on the host
-(:mod:`.host_path`) or on the model's device (:mod:`.device_path`): ``pipeline``.
+(:mod:`.pipeline.host`) or on the model's device (:mod:`.pipeline.device`): ``pipeline``.
 """
 
 from __future__ import annotations
@@ -16,31 +14,25 @@ import contextlib
 import logging
 import os
 import time
-import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image
 
-from ..checkpoint import load_generator
+from ..checkpoint import load_generator, model_name
 from ..config import ModelConfig
-from ..io.images import mask_array, pil_to_array
 from ..models import Generator
-from ..pixels import check_image, size_text, to_rgb01, to_uint8, write_hole
+from ..pixels import to_rgb01
 from ..runtime import resolve_device, resolve_precision
-from .device_path import DevicePath
-from .host_path import HostPath
+from .base import InpainterBase
+from .pipeline import DevicePipeline, HostPipeline
 from .windows import WindowGeometry
 
-__all__ = ["COMPILE_MODES", "PIPELINES", "STAGES", "BaselineInpainter", "Inpainter",
-           "InpainterBase", "StageHook"]
+__all__ = ["COMPILE_MODES", "PIPELINES", "STAGES", "Inpainter", "StageHook"]
 
 logger = logging.getLogger(__name__)
 
-ImageLike = Any  # np.ndarray or PIL.Image.Image
-MaskLike = Any
 #: Called after each stage of an :class:`Inpainter` call with its name and wall-clock seconds.
 StageHook = Callable[[str, float], None]
 #: The stages of one :class:`Inpainter` call, in the order they run.
@@ -74,123 +66,6 @@ _UNTIMED = contextlib.nullcontext()
 
 
 # ---------------------------------------------------------------------------------------
-# The shared interface: PIL or numpy, one image or a list
-# ---------------------------------------------------------------------------------------
-def _per_image(value: Any, n: int, what: str) -> list[Any]:
-    """One ``value`` per image: a list of ``n``, or the same one for all."""
-    if not isinstance(value, (list, tuple)):
-        return [value] * n
-    if len(value) != n:
-        raise ValueError(f"got {n} images but {len(value)} {what}")
-    return list(value)
-
-
-class InpainterBase:
-    """Type handling shared by the model and the baselines: PIL or numpy, one or a list.
-    Subclasses implement :meth:`_fill` (and, where :attr:`takes_sketch`, take
-    ``_fill(images, masks, sketches)``)."""
-
-    #: Whether the method follows a sketch (a sketch-guided model).
-    takes_sketch: bool = False
-
-    def __call__(self, image: ImageLike | Sequence[ImageLike],
-                 mask: MaskLike | Sequence[MaskLike],
-                 sketch: MaskLike | Sequence[MaskLike] | None = None) -> Any:
-        """Inpaint ``image`` where ``mask`` is non-zero.
-
-        ``image``: a PIL image or a numpy array (``HxW``, ``HxWx1``, ``HxWx3`` or ``HxWx4``;
-        uint8, uint16 or float in [0, 1]), or a list of them. ``mask``: a PIL image or an
-        array of the image's height and width, non-zero = hole (a multi-channel mask is a
-        hole wherever any colour channel is non-zero); with a list of images, a list of
-        masks or one mask for all. Returns the same type(s): PIL in, PIL out with the same
-        mode; numpy in, numpy out with the same dtype and shape. Pixels outside the hole are
-        unchanged, and so is an alpha channel. An empty mask returns the image unchanged
-        with a warning; a mask covering the whole image raises ``ValueError``.
-
-        ``sketch`` (only for a model that :attr:`takes_sketch`; ``ValueError`` otherwise):
-        the lines wanted inside the hole, like a mask: a PIL image or an array of the
-        image's size, non-zero = a stroke; strokes outside the hole are ignored. With a
-        list of images, a list of sketches (None for an image without one) or one for all.
-        """
-        if isinstance(image, (list, tuple)):
-            images = list(image)
-            masks = _per_image(mask, len(images), "masks")
-            return self._call_many(images, masks, _per_image(sketch, len(images), "sketches"))
-        return self._call_many([image], [mask], [sketch])[0]
-
-    def _call_many(self, images: list[ImageLike], masks: list[MaskLike],
-                   sketches: list[MaskLike | None] | None = None) -> list[Any]:
-        arrays, back = [], []
-        for img in images:
-            if isinstance(img, Image.Image):
-                a, restore = pil_to_array(img)
-                arrays.append(a)
-                back.append(restore)
-            else:
-                arrays.append(img)
-                back.append(None)
-        results = self.inpaint_arrays(arrays, masks, sketches)
-        return [r if f is None else f(r) for r, f in zip(results, back, strict=True)]
-
-    def inpaint_array(self, image: np.ndarray, mask: np.ndarray,
-                      sketch: MaskLike | None = None) -> np.ndarray:
-        """Inpaint one numpy image (see :meth:`__call__` for the conventions)."""
-        return self.inpaint_arrays([image], [mask], [sketch])[0]
-
-    def check_sketch(self) -> None:
-        """``ValueError`` unless this method takes a sketch."""
-        if not self.takes_sketch:
-            what = getattr(self, "name", None) or type(self).__name__
-            raise ValueError(f"{what!r} has no sketch input: inpaint without a sketch, or use "
-                             "a sketch-guided model (trained with --guide sketch)")
-
-    def inpaint_arrays(self, images: Sequence[np.ndarray], masks: Sequence[MaskLike],
-                       sketches: Sequence[MaskLike | None] | None = None) -> list[np.ndarray]:
-        """Inpaint several numpy images (batched where the method allows it); ``sketches``:
-        one per image (None for an image without one), or None."""
-        if len(images) != len(masks):
-            raise ValueError(f"got {len(images)} images but {len(masks)} masks")
-        sketches = list(sketches) if sketches is not None else [None] * len(images)
-        if len(sketches) != len(images):
-            raise ValueError(f"got {len(images)} images but {len(sketches)} sketches")
-        if any(s is not None for s in sketches):
-            self.check_sketch()
-        checked, strokes = [], []
-        for i, (img, m, sketch) in enumerate(zip(images, masks, sketches, strict=True)):
-            img = check_image(img)
-            what = "mask" if len(images) == 1 else f"mask {i}"
-            hole = mask_array(m, img.shape[:2], what)
-            if hole.all():
-                raise ValueError(
-                    f"{what} covers the whole {size_text(img.shape[1], img.shape[0])} image: "
-                    "there is no context to inpaint from"
-                )
-            checked.append((img, hole))
-            if sketch is not None:  # strokes outside the hole are ignored
-                sketch = mask_array(sketch, img.shape[:2], what.replace("mask", "sketch")) & hole
-            strokes.append(sketch)
-        todo = [i for i, (_, hole) in enumerate(checked) if hole.any()]
-        if len(todo) < len(checked):
-            warnings.warn("the mask is empty: nothing to inpaint, the image is returned unchanged",
-                          UserWarning, stacklevel=3)
-        done = set(todo)  # these get write_hole's copy below
-        results = [img if i in done else img.copy() for i, (img, _) in enumerate(checked)]
-        if todo:
-            args = [[checked[i][0] for i in todo], [checked[i][1] for i in todo]]
-            if any(strokes[i] is not None for i in todo):
-                args.append([strokes[i] for i in todo])
-            filled = self._fill(*args)
-            for i, rgb in zip(todo, filled, strict=True):
-                img, hole = checked[i]
-                results[i] = write_hole(img, hole, rgb)
-        return results
-
-    def _fill(self, images: list[np.ndarray], masks: list[np.ndarray]) -> list[np.ndarray]:
-        """Float ``HxWx3`` predictions in [0, 1], valid in the hole pixels."""
-        raise NotImplementedError
-
-
-# ---------------------------------------------------------------------------------------
 # The trained model
 # ---------------------------------------------------------------------------------------
 class Inpainter(InpainterBase):
@@ -212,8 +87,8 @@ class Inpainter(InpainterBase):
     ``pipeline``: where the pixel work around the generator runs (window crops and
     resampling, model inputs, pasting, feathering): ``"device"``, as batched torch
     operations on the model's device for all windows of a call at once, one copy to the
-    device and one back (:mod:`.device_path`); ``"host"``, with OpenCV and NumPy on the
-    host, image by image on threads (:mod:`.host_path`); ``"auto"`` (the default): the
+    device and one back (:mod:`.pipeline.device`); ``"host"``, with OpenCV and NumPy on the
+    host, image by image on threads (:mod:`.pipeline.host`); ``"auto"`` (the default): the
     host on the CPU, where OpenCV is faster, the device elsewhere. Both give the same
     pixels to float rounding. ``compile_mode``: None (the default, eager) or a
     ``torch.compile`` mode for the generator (``"reduce-overhead"`` captures CUDA graphs),
@@ -254,7 +129,7 @@ class Inpainter(InpainterBase):
         self.generator = self.generator.to(memory_format=torch.channels_last)
         self.config = config
         self.feather = int(feather)
-        self.name = name
+        self.name = name or ""
         self.batch_size = int(batch_size)
         self.stage_hook = stage_hook
         self.geometry = WindowGeometry(config)
@@ -263,7 +138,7 @@ class Inpainter(InpainterBase):
         if pipeline == "auto":
             pipeline = "host" if self.device.type == "cpu" else "device"
         self.pipeline = pipeline
-        path = HostPath if pipeline == "host" else DevicePath
+        path = HostPipeline if pipeline == "host" else DevicePipeline
         self._path = path(config, self.geometry, self.device, self._run_generator)
         if compile_mode is not None and compile_mode not in COMPILE_MODES:
             raise ValueError(f"compile_mode must be None or one of {', '.join(COMPILE_MODES)}, "
@@ -283,7 +158,7 @@ class Inpainter(InpainterBase):
         logger.info("loaded %s (%s model, %d px) on %s", info.get("source"),
                     info["config"].task, info["config"].image_size, dev)
         return cls(gen, info["config"], device=dev, precision=precision,
-                   name=str(name_or_path), **kwargs)
+                   name=model_name(name_or_path), **kwargs)
 
     @property
     def takes_sketch(self) -> bool:  # type: ignore[override]
@@ -346,37 +221,3 @@ class Inpainter(InpainterBase):
         rgbs = [to_rgb01(img) for img in images]
         sketches = sketches or [None] * len(images)
         return self._path.run(rgbs, masks, sketches, self._stage, self.feather)
-
-
-# ---------------------------------------------------------------------------------------
-# Classical methods
-# ---------------------------------------------------------------------------------------
-class BaselineInpainter(InpainterBase):
-    """A classical method (``"mean"``, ``"telea"``, ``"ns"``, ``"biharmonic"``,
-    ``"patchmatch"`` from :mod:`context_encoder.baselines`, or any
-    ``fn(uint8 HxWx3, bool HxW) -> uint8 HxWx3``) behind the :class:`Inpainter` interface.
-    Images are handed to the method as 8-bit RGB and converted back."""
-
-    def __init__(self, method: str | Callable[[np.ndarray, np.ndarray], np.ndarray]) -> None:
-        if isinstance(method, str):
-            from ..baselines import get_baseline
-
-            self.name = method
-            self.method = get_baseline(method)
-        else:
-            self.name = getattr(method, "__name__", "custom")
-            self.method = method
-
-    def __repr__(self) -> str:
-        return f"BaselineInpainter({self.name!r})"
-
-    def _fill(self, images: list[np.ndarray], masks: list[np.ndarray]) -> list[np.ndarray]:
-        out = []
-        for img, mask in zip(images, masks, strict=True):
-            u8 = to_uint8(to_rgb01(img))
-            res = np.asarray(self.method(u8, mask))
-            if res.shape != u8.shape:
-                raise ValueError(f"method {self.name!r} returned shape {res.shape}, "
-                                 f"expected {u8.shape}")
-            out.append(res.astype(np.float32) / 255.0)
-        return out

@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 
-from ..inference.auto import AutoInpainter, describe
 from ..io.images import (
     DEFAULT_MAX_PIXELS,
     MEDIA_TYPES,
@@ -151,10 +150,7 @@ class Service:
                 hole = box_mask((h, w), job.box)
             except ValueError as e:
                 raise ApiError(422, str(e)) from e
-        if hole.all():
-            raise ApiError(422, f"the mask covers the whole {size_text(w, h)} image: there "
-                                "is no context to inpaint from")
-        return hole
+        return hole  # a hole covering the whole image: the inpainter's 422
 
     def process(self, job: Job) -> Result:
         """Decode, check, inpaint and encode one request (in a worker thread)."""
@@ -166,8 +162,7 @@ class Service:
             image, info = decode_image(job.image, "image", self.limits.max_pixels)
         h, w = image.shape[:2]
         hole = self._hole(job, w, h)
-        guide = {} if job.sketch is None else {
-            "sketch": self._decode_mask(job.sketch, "sketch", w, h)}
+        sketch = None if job.sketch is None else self._decode_mask(job.sketch, "sketch", w, h)
         headers = {"X-Model": job.model, "X-Image-Size": size_text(w, h)}
         if not hole.any():
             headers["X-Warning"] = "the mask is empty: the image is returned unchanged"
@@ -176,14 +171,11 @@ class Service:
             inpainter = self.store.get(job.model)
             t1 = time.perf_counter()
             try:
-                if isinstance(inpainter, AutoInpainter):
-                    result, choices = inpainter.inpaint_with_choices(image, hole)
-                    headers["X-Inpaint-Method"] = describe(choices)
-                else:
-                    result = inpainter.inpaint_array(image, hole, **guide)
-                    headers["X-Inpaint-Method"] = job.model
+                filled = inpainter.fill(image, hole, sketch)
             except ValueError as e:  # the inpainter's checks (sizes, full masks)
                 raise ApiError(422, str(e)) from e
+            result = filled.image
+            headers["X-Inpaint-Method"] = filled.method
             headers["X-Inference-Ms"] = f"{(time.perf_counter() - t1) * 1000:.1f}"
         fmt = (output_format_for(info.get("format")) if job.format == "input"
                else OUTPUT_FORMATS[job.format])

@@ -6,20 +6,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
-from ..checkpoint import list_pretrained, read_model_config
+from ..checkpoint import list_pretrained, model_name, read_model_config
 from ..config import ModelConfig
 from ..errors import CheckpointError
-from ..inference import AutoInpainter, Inpainter
+from ..inference import AUTO, Inpainter, InpainterBase, load_inpainter
 from .errors import ApiError
 
-__all__ = ["AUTO", "ModelStore"]
-
-#: The name of the method that picks, per hole, the best of the server's model and the
-#: classical methods by testing them on the photo itself (the first entry of the list).
-AUTO = "auto"
+__all__ = ["ModelStore"]
 
 logger = logging.getLogger(__name__)
 
@@ -32,13 +27,6 @@ def _shipped() -> list[str]:
         return []
 
 
-def _public_name(model: str) -> str:
-    """The name clients use for the startup model: a shipped name as is, a path by its
-    file (or folder) name, never the full path."""
-    if model in _shipped():
-        return model
-    p = Path(model)
-    return p.name[: -len(".safetensors")] if p.name.endswith(".safetensors") else p.name
 
 
 def _config_info(name: str, config: ModelConfig | None) -> dict[str, Any]:
@@ -62,11 +50,11 @@ class ModelStore:
         self.device = device
         self.adapt_steps = adapt_steps
         source = model or Inpainter.DEFAULT_MODEL
-        self.model = _public_name(source)  # the server's model, auto's learned candidate
+        self.model = model_name(source)  # the server's model, auto's learned candidate
         self.default = AUTO if model is None else self.model
         self._source: dict[str, str] = {n: n for n in _shipped()}
         self._source[self.model] = source
-        self._loaded: dict[str, Inpainter | AutoInpainter] = {}
+        self._loaded: dict[str, InpainterBase] = {}
         self._lock = threading.RLock()  # auto loads the model inside its own load
         self._info: dict[str, dict[str, Any]] = {}
 
@@ -83,13 +71,13 @@ class ModelStore:
                                 f"{', '.join(self.names)}")
         return name
 
-    def _load(self, name: str) -> Inpainter | AutoInpainter:
-        if name == AUTO:
-            return AutoInpainter.from_inpainters([self.get(self.model)],
-                                                 adapt_steps=self.adapt_steps)
-        return Inpainter.from_pretrained(self._source[name], device=self.device)
+    def _load(self, name: str) -> InpainterBase:
+        if name == AUTO:  # over the server's model as loaded: one copy of its weights
+            return load_inpainter(AUTO, models=[self.get(self.model)],
+                                  adapt_steps=self.adapt_steps)
+        return load_inpainter(self._source[name], device=self.device)
 
-    def get(self, name: str) -> Inpainter | AutoInpainter:
+    def get(self, name: str) -> InpainterBase:
         """The loaded inpainter (loads it on first use; call from a worker thread)."""
         inp = self._loaded.get(name)
         if inp is not None:
@@ -107,11 +95,8 @@ class ModelStore:
         return [n for n in self.names if n in self._loaded]
 
     def info(self, name: str) -> dict[str, Any]:
-        inp = self._loaded.get(name)
         if name == AUTO:
             out = {**_config_info(AUTO, None), "task": "auto"}
-        elif inp is not None:
-            out = _config_info(name, inp.config)
         else:
             if name not in self._info:
                 try:  # the metadata alone, no weights read

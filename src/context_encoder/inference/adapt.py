@@ -39,21 +39,25 @@ import cv2
 import numpy as np
 import torch
 
-from .config import MEAN_RGB, ModelConfig
-from .inference.windows import WindowGeometry
-from .losses import center_loss_weights, full_loss_weights, weighted_l2
-from .masks import get_mask_generator
-from .models import Generator
-from .pixels import check_rgb01, reflect_index
-from .runtime import resolve_precision
+from ..config import MEAN_RGB, ModelConfig
+from ..losses import center_loss_weights, full_loss_weights, weighted_l2
+from ..masks import get_mask_generator
+from ..models import Generator
+from ..pixels import check_rgb01, reflect_index, to_rgb01
+from ..runtime import resolve_precision
+from .base import InpainterBase
+from .inpainter import Inpainter
+from .windows import WindowGeometry
 
 __all__ = [
+    "AdaptedInpainter",
     "DEFAULT_BATCH",
     "DEFAULT_LR",
     "DEFAULT_STEPS",
     "AdaptBatch",
     "ScaledPhoto",
     "adapt_generator",
+    "adapted_inpainter",
     "inference_window_sides",
     "sample_batch",
     "scale_photo",
@@ -286,3 +290,42 @@ def adapt_generator(generator: Generator, config: ModelConfig, rgb01: np.ndarray
     logger.info("adapted %s model for %d steps (windows %s px) in %.1f s", config.task, steps,
                 sorted(set(sides)), time.perf_counter() - t0)
     return model.eval()
+
+
+# ---------------------------------------------------------------------------------------
+# As an inpainter
+# ---------------------------------------------------------------------------------------
+def adapted_inpainter(inpainter: Inpainter, rgb01: np.ndarray, hole: np.ndarray, steps: int,
+                      seed: int = 0) -> Inpainter:
+    """``inpainter``'s model fine-tuned on the photo ``rgb01`` around ``hole``
+    (:func:`adapt_generator`, from fp32 weights), as an inpainter named
+    ``"<name>+adapt"``."""
+    base = copy.deepcopy(inpainter.generator).float().to(memory_format=torch.contiguous_format)
+    gen = adapt_generator(base, inpainter.config, rgb01, hole, steps=steps, seed=seed)
+    return Inpainter(gen, inpainter.config, device=inpainter.device,
+                     precision=inpainter.amp_dtype, feather=inpainter.feather,
+                     name=f"{inpainter.name}+adapt", batch_size=inpainter.batch_size,
+                     pipeline=inpainter.pipeline, compile_mode=inpainter.compile_mode)
+
+
+class AdaptedInpainter(InpainterBase):
+    """A model fine-tuned on each photo before it fills the photo's holes (``--adapt``
+    with ``--model``): ``steps`` Adam steps of :func:`adapt_generator` from the weights of
+    ``inpainter``, which stay as they were."""
+
+    def __init__(self, inpainter: Inpainter, steps: int, seed: int = 0) -> None:
+        if int(steps) < 1:
+            raise ValueError(f"adaptation needs steps >= 1, got {steps}")
+        self.inpainter, self.steps, self.seed = inpainter, int(steps), int(seed)
+        self.name = f"{inpainter.name or 'model'}+adapt"
+
+    def __repr__(self) -> str:
+        return f"AdaptedInpainter({self.inpainter!r}, steps={self.steps}, seed={self.seed})"
+
+    def _fill(self, images: list[np.ndarray], masks: list[np.ndarray]) -> list[np.ndarray]:
+        out = []
+        for img, mask in zip(images, masks, strict=True):
+            rgb = to_rgb01(img)
+            tuned = adapted_inpainter(self.inpainter, rgb, mask, self.steps, self.seed)
+            out.append(tuned.inpaint_array(rgb, mask))
+        return out

@@ -1,5 +1,5 @@
 """The image operations of :mod:`.windows` as batched torch operations, for the tensor path
-of :class:`~context_encoder.inference.Inpainter` (see :mod:`.device_path`).
+of :class:`~context_encoder.inference.Inpainter` (see :mod:`.device`).
 
 Each operation reproduces its OpenCV counterpart to float32 rounding:
 
@@ -9,8 +9,8 @@ Each operation reproduces its OpenCV counterpart to float32 rounding:
   dimension of a batch;
 * :func:`gaussian_blur`: ``cv2.GaussianBlur`` with OpenCV's kernel and default border
   (reflect 101);
-* :func:`push_pull` (:func:`~.windows.smooth_fill`'s interpolation) and :func:`feather`
-  (:func:`~.windows.feather_seam`) on batches of same-sized images.
+* :func:`push_pull` (:func:`~context_encoder.inference.windows.smooth_fill`'s interpolation) and :func:`feather`
+  (:func:`~context_encoder.inference.windows.feather_seam`) on batches of same-sized images.
 
 Every weighted sum is elementwise (no matmul or convolution that TF32 could round); the
 distance to the known pixels is a convolution of 0/1 values, exact in any float format.
@@ -27,7 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..pixels import reflect_index
+from ...pixels import reflect_index
 
 __all__ = [
     "AREA",
@@ -65,7 +65,7 @@ FUSE_LIMIT = 1 << 26
 
 
 def resample_kind(n_in: int, n_out: int, *, smooth_up: bool = True) -> int:
-    """The interpolation :func:`~.windows.resize_square` uses from ``n_in`` to ``n_out`` px:
+    """The interpolation :func:`~context_encoder.inference.windows.resize_square` uses from ``n_in`` to ``n_out`` px:
     area when shrinking, cubic (or linear) when growing."""
     if n_in > n_out:
         return AREA
@@ -181,7 +181,7 @@ def resize(x: torch.Tensor, shape: tuple[int, int], kind: int, taps: TapSource) 
 
 
 def push_pull(rgb: torch.Tensor, hole: torch.Tensor, taps: TapSource) -> torch.Tensor:
-    """:func:`~.windows.smooth_fill` for a batch: ``rgb`` (B, H, W, 3) with its ``hole``
+    """:func:`~context_encoder.inference.windows.smooth_fill` for a batch: ``rgb`` (B, H, W, 3) with its ``hole``
     pixels (B, H, W bool) replaced by a push-pull interpolation of the known ones, clipped
     to [0, 1]."""
     known = (~hole).to(rgb.dtype)
@@ -214,7 +214,7 @@ def feather_stencil(feather_px: int) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
 def feather(rgb: torch.Tensor, hole: torch.Tensor, pred: torch.Tensor, feather_px: int,
             stencil: tuple[torch.Tensor, ...]) -> torch.Tensor:
-    """:func:`~.windows.feather_seam` for a batch: the outer ``feather_px`` px of each hole
+    """:func:`~context_encoder.inference.windows.feather_seam` for a batch: the outer ``feather_px`` px of each hole
     blended towards a Gaussian estimate of the known colours around it (prediction weight
     0.5 at the edge, 1 from ``feather_px`` px in); ``stencil``: :func:`feather_stencil` on
     the device."""

@@ -1,8 +1,8 @@
 """The NumPy/OpenCV path of :class:`~context_encoder.inference.Inpainter`: the pixel work
 before and after the generator on the host, image by image on a thread pool (OpenCV and
 NumPy release the GIL), with only the generator on the device. It is the faster path on the
-CPU (OpenCV's resampling and blur beat the batched torch operations of :mod:`.device_path`
-there); :mod:`.device_path` computes the same outputs on an accelerator.
+CPU (OpenCV's resampling and blur beat the batched torch operations of :mod:`.device`
+there); :mod:`.device` computes the same outputs on an accelerator.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..config import MEAN_RGB, ModelConfig
-from ..masks import composite
-from ..runtime import usable_cores
-from .windows import (
+from ...config import MEAN_RGB, ModelConfig
+from ...masks import composite
+from ...runtime import usable_cores
+from ..windows import (
     HoleGroup,
     WindowGeometry,
     crop_window,
@@ -31,7 +31,7 @@ from .windows import (
     smooth_fill,
 )
 
-__all__ = ["HostPath", "Job"]
+__all__ = ["HostPipeline", "Job", "host_pool"]
 
 logger = logging.getLogger(__name__)
 
@@ -68,9 +68,9 @@ class Job:
     sketch: np.ndarray | None = None  # S x S float, 1 = a stroke (sketch-guided only)
 
 
-class HostPath:
+class HostPipeline:
     """Runs :class:`~context_encoder.inference.Inpainter` calls with the pixel work on the
-    host. ``run_generator(x, hole, sketch)``: see :class:`~.device_path.DevicePath`."""
+    host. ``run_generator(x, hole, sketch)``: see :class:`~.device.DevicePipeline`."""
 
     #: The thread pool factory (one argument: the number of images); tests swap it.
     pool: Callable[[int], Any] = staticmethod(host_pool)

@@ -5,14 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from context_encoder.selection import (
+from context_encoder.inference.auto import (
     Choice,
     ProbeSettings,
-    auto_fill,
     baseline_filler,
     blend_weights,
     choose_filler,
-    fill_with,
     place_probes,
 )
 
@@ -80,7 +78,7 @@ def test_probes_avoid_hole_unknown_and_each_other():
         probes, sizes = place_probes(hole, np.random.default_rng(trial), unknown=other,
                                      settings=s)
         assert probes and len(probes) == len(sizes) <= 5
-        from context_encoder.selection.placement import dilate as _dilate
+        from context_encoder.inference.auto.probes import dilate as _dilate
 
         guard = _dilate(hole | other, s.margin)
         for i, p in enumerate(probes):
@@ -158,22 +156,13 @@ def test_switch_margin_keeps_the_default():
     assert kept.method == "telea"
 
 
-def test_auto_fill_uses_the_winner():
+def test_the_winner_fills_alone():
+    """Without blending the probes' winner takes all the weight (AutoInpainter then runs
+    only its fill: tests/test_auto.py checks each group is its weights' mix of fills)."""
     img = _half_and_half()
     hole = _square(img.shape[:2], 40, 136, 14)
-    out, choice = auto_fill(img, hole, CANDIDATES, np.random.default_rng(0), probes=WINNER)
-    assert choice.method == "copy"
-    assert np.array_equal(out, _copy_period(img, hole))
-
-
-def test_auto_fill_mixes_by_the_weights():
-    img = _half_and_half()
-    hole = _square(img.shape[:2], 40, 96 - 7, 14)  # across the gradient and the texture
-    out, choice = auto_fill(img, hole, CANDIDATES, np.random.default_rng(0))
-    want = sum(w * CANDIDATES[k](img, hole).astype(np.float64)
-               for k, w in choice.weights.items())
-    assert np.allclose(out, want, atol=1e-6)
-    assert np.allclose(fill_with(choice, CANDIDATES, img, hole), out)
+    choice = choose_filler(img, hole, CANDIDATES, np.random.default_rng(0), probes=WINNER)
+    assert choice.method == "copy" and choice.weights == {"copy": 1.0}
 
 
 def _gram(errors: np.ndarray) -> np.ndarray:
@@ -239,7 +228,7 @@ def test_errors_name_the_problem():
 
 
 def test_classical_candidates_leave_out_slow_methods_on_large_inputs():
-    from context_encoder.selection import (
+    from context_encoder.inference.auto import (
         BIHARMONIC_MAX_HOLE,
         PATCHMATCH_MAX_PIXELS,
         classical_candidates,
@@ -258,7 +247,7 @@ def test_coarse_to_fine_runs_large_holes_mostly_at_a_coarser_scale():
     """Above COARSE_MIN_HOLE hole pixels the method runs on the halved photo and then on the
     hole's band at full size only; known pixels stay; smaller holes get the method itself."""
     from context_encoder.baselines import telea
-    from context_encoder.selection import COARSE_BAND, COARSE_MIN_HOLE, coarse_to_fine
+    from context_encoder.inference.auto import COARSE_BAND, COARSE_MIN_HOLE, coarse_to_fine
 
     calls: list[tuple[tuple[int, ...], int]] = []
 
@@ -291,7 +280,7 @@ def test_coarse_to_fine_keeps_full_size_when_the_context_vanishes_at_the_coarse_
     """Context in 1-px rows only: every 2x2 block of the halved photo touches the hole, so
     no context would be left there and the method runs once, at full size."""
     from context_encoder.baselines import telea
-    from context_encoder.selection import coarse_to_fine
+    from context_encoder.inference.auto import coarse_to_fine
 
     shapes: list[tuple[int, ...]] = []
 

@@ -3,7 +3,7 @@ a call, for all windows of all images at once, as batched torch operations on th
 that runs the generator.
 
 The host only does the mask geometry: it groups each image's holes and places their
-windows (:func:`~.windows.group_holes`, :meth:`~.windows.WindowGeometry.place`), and picks
+windows (:func:`~context_encoder.inference.windows.group_holes`, :meth:`~context_encoder.inference.windows.WindowGeometry.place`), and picks
 each image's *canvas*, the part of the image the call reads or writes (the whole image where
 the push-pull fill is needed, else the windows' pixels and the feather's reach around the
 holes). The canvases' colours, each pixel's window (its ``owner``, -1 outside the holes), the
@@ -18,7 +18,7 @@ filled canvases come back in one copy. On the device:
 4. ``feather``: the seam blend on every canvas, then the copy to the host.
 
 Windows are batched by side and canvases by shape (one batch each where all are alike).
-The results equal the NumPy path's (:mod:`.windows`) to float rounding.
+The results equal the NumPy path's (:mod:`..windows`) to float rounding.
 """
 
 from __future__ import annotations
@@ -32,14 +32,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..config import MEAN_RGB, ModelConfig
-from ..masks import composite
-from ..pixels import reflect_index
-from . import tensor_ops as T
-from .host_path import host_pool
-from .windows import HoleGroup, WindowGeometry, group_holes
+from ...config import MEAN_RGB, ModelConfig
+from ...masks import composite
+from ...pixels import reflect_index
+from ..windows import HoleGroup, WindowGeometry, group_holes
+from . import torch_ops as ops
+from .host import host_pool
 
-__all__ = ["DevicePath", "Upload"]
+__all__ = ["DevicePipeline", "Upload"]
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def _grow(box: tuple[int, ...], by: int, h: int, w: int) -> tuple[int, int, int,
 
 def _reach(feather: int) -> int:
     """How far from a hole the feather reads: the blur's radius (and the distance's)."""
-    return max(T.gaussian_radius(feather), feather + 1) if feather else 0
+    return max(ops.gaussian_radius(feather), feather + 1) if feather else 0
 
 
 def _cat(parts: tuple[torch.Tensor, ...]) -> torch.Tensor:
@@ -139,7 +139,7 @@ class _Plan:
     keys: list[tuple] = field(default_factory=list)  # taps the device lacks
 
 
-class DevicePath:
+class DevicePipeline:
     """Runs :class:`~context_encoder.inference.Inpainter` calls on the generator's device.
 
     ``run_generator(x, hole, sketch)``: model inputs (N, S, S, 3) in [-1, 1] (with the
@@ -215,15 +215,15 @@ class DevicePath:
         S = self.config.image_size
         keys = set()
         for side in plan.by_side:
-            keys.add(("resample", side, S, T.resample_kind(side, S)))
-            keys.add(("resample", side, S, T.resample_kind(side, S, smooth_up=False)))
-            keys.add(("resample", S, side, T.resample_kind(S, side)))
+            keys.add(("resample", side, S, ops.resample_kind(side, S)))
+            keys.add(("resample", side, S, ops.resample_kind(side, S, smooth_up=False)))
+            keys.add(("resample", S, side, ops.resample_kind(S, side)))
         for smooth, h, w in plan.by_shape:
             if smooth:
-                shapes = T.pyramid_shapes(h, w)
+                shapes = ops.pyramid_shapes(h, w)
                 for (a, b), (c, d) in zip(shapes, shapes[1:], strict=False):
-                    keys |= {("resample", a, c, T.AREA), ("resample", b, d, T.AREA),
-                             ("resample", c, a, T.LINEAR), ("resample", d, b, T.LINEAR)}
+                    keys |= {("resample", a, c, ops.AREA), ("resample", b, d, ops.AREA),
+                             ("resample", c, a, ops.LINEAR), ("resample", d, b, ops.LINEAR)}
         return sorted(k for k in keys if k[1] != k[2])
 
     def _reserve(self, plan: _Plan) -> Upload:
@@ -236,11 +236,11 @@ class DevicePath:
             up.reserve(f"index{side}", (len(wins), 4, side), np.int64)
             up.reserve(f"ids{side}", (len(wins),), np.int32)
         for j, key in enumerate(plan.keys):
-            idx, w = T.host_taps(key)
+            idx, w = ops.host_taps(key)
             up.reserve(f"tap{j}i", idx.shape, idx.dtype)
             up.reserve(f"tap{j}w", w.shape, w.dtype)
         if plan.feather and plan.feather not in self._stencils:
-            for j, a in enumerate(T.feather_stencil(plan.feather)):
+            for j, a in enumerate(ops.feather_stencil(plan.feather)):
                 up.reserve(f"stencil{j}", a.shape, a.dtype)
         return up
 
@@ -265,9 +265,9 @@ class DevicePath:
         for side, wins in plan.by_side.items():
             self._fill_windows(host[f"index{side}"], host[f"ids{side}"], wins, rgbs)
         for j, key in enumerate(plan.keys):
-            host[f"tap{j}i"][...], host[f"tap{j}w"][...] = T.host_taps(key)
+            host[f"tap{j}i"][...], host[f"tap{j}w"][...] = ops.host_taps(key)
         if "stencil0" in host:
-            for j, a in enumerate(T.feather_stencil(plan.feather)):
+            for j, a in enumerate(ops.feather_stencil(plan.feather)):
                 host[f"stencil{j}"][...] = a
 
     @staticmethod
@@ -292,7 +292,7 @@ class DevicePath:
         """The taps of ``key`` on the device (copied on a miss, which planning avoids)."""
         if key not in self._taps:
             logger.debug("taps %s were not planned: copied on their own", key)
-            idx, w = T.host_taps(key)
+            idx, w = ops.host_taps(key)
             self._taps[key] = (torch.from_numpy(idx).to(self.device),
                                torch.from_numpy(w).to(self.device))
         return self._taps[key]
@@ -352,7 +352,7 @@ class DevicePath:
         base = rgb.clone()
         for (_, h, w), cs in smooth:
             span = slice(cs[0].offset, cs[0].offset + len(cs) * h * w)
-            filled = T.push_pull(rgb[span].view(-1, h, w, 3), hole[span].view(-1, h, w),
+            filled = ops.push_pull(rgb[span].view(-1, h, w, 3), hole[span].view(-1, h, w),
                                  self.taps)
             base[span] = filled.view(-1, 3)
         return base
@@ -364,7 +364,7 @@ class DevicePath:
         S = self.config.image_size
         index = dev[f"index{side}"]
         idx = index[:, 0, :, None] + index[:, 1, None, :]  # (B, s, s) canvas pixels
-        context = T.resize(base[idx], (S, S), T.resample_kind(side, S), self.taps)
+        context = ops.resize(base[idx], (S, S), ops.resample_kind(side, S), self.taps)
         context = context.clamp_(0.0, 1.0)  # (B, S, S, 3)
         x = context * 2.0 - 1.0
         if self.config.task == "full":
@@ -378,9 +378,9 @@ class DevicePath:
         return x, None, None, context
 
     def _footprint(self, crop: torch.Tensor, side: int) -> torch.Tensor:
-        """:func:`~.windows.resize_any` of (B, s, s) binary crops: (B, S, S) float 0/1."""
+        """:func:`~context_encoder.inference.windows.resize_any` of (B, s, s) binary crops: (B, S, S) float 0/1."""
         S = self.config.image_size
-        m = T.resize(crop.float(), (S, S), T.resample_kind(side, S, smooth_up=False),
+        m = ops.resize(crop.float(), (S, S), ops.resample_kind(side, S, smooth_up=False),
                      self.taps)
         return (m > (0.0 if side >= S else 1e-3)).float()
 
@@ -401,7 +401,7 @@ class DevicePath:
             else:  # center task: the predicted center pasted into the context
                 full = context
                 full[:, c0:c1, c0:c1] = pred
-            back = T.resize(full, (side, side), T.resample_kind(S, side), self.taps)
+            back = ops.resize(full, (side, side), ops.resample_kind(S, side), self.taps)
             index = dev[f"index{side}"]
             target = index[:, 2, :, None] + index[:, 3, None, :]  # (B, s, s)
             target = torch.where(target >= 0, target, nowhere)
@@ -420,7 +420,7 @@ class DevicePath:
             y0, x0, y1, x1 = self._feather_box(cs, _reach(plan.feather))
             part = (slice(None), slice(y0, y1), slice(x0, x1))
             view = pred[span].view(-1, h, w, 3)
-            view[part] = T.feather(rgb[span].view(-1, h, w, 3)[part],
+            view[part] = ops.feather(rgb[span].view(-1, h, w, 3)[part],
                                    hole[span].view(-1, h, w)[part], view[part], plan.feather,
                                    self._stencils[plan.feather])
         return pred

@@ -11,7 +11,7 @@ from scipy.signal import fftconvolve
 
 from .settings import ProbeSettings
 
-__all__ = ["bbox", "dilate", "mosaic", "place_probes", "probe_scale"]
+__all__ = ["bbox", "dilate", "mosaic", "place_probes", "probe_scale", "shrink_mask"]
 
 _MAX_TRIES = 400  # candidate positions checked per pattern size
 
@@ -27,6 +27,12 @@ def probe_scale(hole: np.ndarray, s: ProbeSettings) -> float:
     patterns = _components(hole)
     side = max(patterns[min(1, len(patterns) - 1)].shape)  # the largest component's box
     return min(1.0, math.sqrt(s.pixels / np.count_nonzero(hole)), s.side / side)
+
+
+def shrink_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A mask resized to ``size`` (W, H): any overlap with the mask stays in the mask."""
+    return cv2.resize(mask.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0
+
 
 
 def dilate(mask: np.ndarray, r: int) -> np.ndarray:
