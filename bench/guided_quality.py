@@ -35,8 +35,8 @@ from pathlib import Path
 import torch
 
 from context_encoder.checkpoint import load_generator, read_model_config
-from context_encoder.config import mean_fill_value
 from context_encoder.io.files import atomic_write_text
+from context_encoder.models import MEAN_FILL
 from context_encoder.runtime import resolve_device
 from context_encoder.training import (
     TrainConfig,
@@ -110,7 +110,7 @@ def main() -> None:
     else:
         guided, seconds = fine_tune(args, root / "guided", conv="gated", guide="sketch")
         device, config, guided_g = guided.device, guided.model_config, guided.G
-    fill = torch.tensor(mean_fill_value(), device=device).view(1, 3, 1, 1)
+    fill = torch.from_numpy(MEAN_FILL).to(device).view(1, 3, 1, 1)
     images = make_image_dataset("facades", config.image_size, split="val", load_size=None,
                                 train=False)
     count = min(args.count, len(images))  # type: ignore[arg-type]

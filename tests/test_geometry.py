@@ -55,3 +55,27 @@ def test_another_overlap_moves_every_copy_of_the_geometry(tmp_path) -> None:
     eval_hole = make_eval_masks("center", 1, 64)[0]
     assert eval_hole[a:b, a:b].all() and int(eval_hole.sum()) == (b - a) ** 2
     assert ModelConfig(image_size=64, overlap=0).blank_span == config.center_span
+
+
+def test_model_input_is_one_rule_for_numpy_and_torch():
+    """The mean-filled input the trainer (torch, channels first) and the inference paths
+    (numpy or torch, channels last) build is the same array."""
+    from context_encoder.models import MEAN_FILL, model_input
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (2, 64, 64, 3)).astype(np.float32)
+    hole = (rng.random((2, 64, 64)) < 0.3).astype(np.float32)
+    for task in ("full", "center"):
+        cfg = ModelConfig(64, task, "channelwise", enc_width=8, dec_width=8, disc_width=8)
+        h = hole if task == "full" else None
+        a = model_input(x, cfg, h)
+        b = model_input(torch.from_numpy(x), cfg, None if h is None else torch.from_numpy(h))
+        c = model_input(torch.from_numpy(x).permute(0, 3, 1, 2), cfg,
+                        None if h is None else torch.from_numpy(h), channels_last=False)
+        assert np.array_equal(a, b.numpy()) and np.array_equal(a, c.permute(0, 2, 3, 1).numpy())
+        blank = hole.astype(bool) if task == "full" else np.zeros((2, 64, 64), bool)
+        if task == "center":
+            p, q = cfg.blank_span
+            blank[:, p:q, p:q] = True
+        assert np.array_equal(a[blank], np.broadcast_to(MEAN_FILL, a[blank].shape))
+        assert np.array_equal(a[~blank], x[~blank])

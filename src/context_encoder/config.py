@@ -27,16 +27,12 @@ __all__ = [
     "ModelConfig",
     "TrainConfig",
     "center_span",
-    "mean_fill_value",
 ]
 
 #: Dataset mean colour used by the paper to fill the hole (R, G, B of 255).
 MEAN_RGB: tuple[int, int, int] = (117, 104, 123)
 
 
-def mean_fill_value() -> tuple[float, float, float]:
-    """The mean colour mapped to the network's [-1, 1] range."""
-    return tuple(c / 127.5 - 1.0 for c in MEAN_RGB)  # type: ignore[return-value]
 
 
 Task = Literal["center", "full"]

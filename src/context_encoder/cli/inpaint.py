@@ -15,7 +15,9 @@ and prints what happened to each file.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import UsageError
@@ -82,23 +84,21 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def _make_inpainter(args: argparse.Namespace) -> InpainterBase:
-    """``--method`` (auto or a classical method) or ``--model`` alone (that model)."""
+def _inpainter(args: argparse.Namespace) -> Callable[[], InpainterBase]:
+    """How to build the inpainter that ``--method`` (auto or a classical method) or
+    ``--model`` alone names; built by :func:`inpaint_files` once the files are checked."""
     method = args.method if args.method is not None else (None if args.model else AUTO)
     if method is not None and method not in METHODS:
         raise UsageError(f"--method {method!r} is not one of {', '.join(METHODS)}")
     if args.adapt and method not in (None, AUTO):
         raise UsageError(f"--adapt fine-tunes a model; --method {method} is a classical method")
-    options = {"device": args.device, "precision": args.precision, "feather": args.feather}
-    try:
-        if method == AUTO:
-            return load_inpainter(AUTO, models=[args.model or Inpainter.DEFAULT_MODEL],
-                         adapt_steps=args.adapt, seed=args.seed, **options)
-        if method is not None:
-            return load_inpainter(method)
-        return load_inpainter(args.model, adapt_steps=args.adapt, seed=args.seed, **options)
-    except RuntimeError as e:  # e.g. a device that is not there
-        raise UsageError(str(e)) from e
+    if method not in (None, AUTO):
+        return functools.partial(load_inpainter, method)
+    name = method or args.model
+    models = [args.model or Inpainter.DEFAULT_MODEL] if method == AUTO else None
+    return functools.partial(load_inpainter, name, models=models, adapt_steps=args.adapt,
+                             seed=args.seed, device=args.device, precision=args.precision,
+                             feather=args.feather)
 
 
 def _print(result: FileResult) -> None:
@@ -122,12 +122,15 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--feather must be >= 0, got {args.feather}")
     if not 0 < args.max_megapixels < float("inf"):
         raise UsageError(f"--max-megapixels must be a positive number, got {args.max_megapixels:g}")
-    results = inpaint_files(args.image, args.output, lambda: _make_inpainter(args),
-                            mask=args.mask, box=args.box, sketch=args.sketch, ext=args.ext,
-                            overwrite=args.overwrite,
-                            max_pixels=int(args.max_megapixels * 1e6), on_result=_print)
-    failed = sum(r.error is not None for r in results)
+    done = failed = 0
+    for result in inpaint_files(args.image, args.output, _inpainter(args), mask=args.mask,
+                                box=args.box, sketch=args.sketch, ext=args.ext,
+                                overwrite=args.overwrite,
+                                max_pixels=int(args.max_megapixels * 1e6)):
+        _print(result)
+        done += 1
+        failed += result.error is not None
     if failed:
-        print(f"context-encoder inpaint: {failed} of {len(results)} images failed", file=sys.stderr)
+        print(f"context-encoder inpaint: {failed} of {done} images failed", file=sys.stderr)
         return 1
     return 0

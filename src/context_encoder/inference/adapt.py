@@ -42,7 +42,7 @@ import torch
 from ..config import MEAN_RGB, ModelConfig
 from ..losses import center_loss_weights, full_loss_weights, weighted_l2
 from ..masks import get_mask_generator
-from ..models import Generator
+from ..models import Generator, model_input
 from ..pixels import check_rgb01, reflect_index, to_rgb01
 from ..runtime import resolve_precision
 from .base import InpainterBase
@@ -204,14 +204,13 @@ def sample_batch(config: ModelConfig, scaled: Sequence[ScaledPhoto], batch: int,
     """``batch`` training samples from the scaled photos (one scale drawn per sample);
     a share ``hole_share`` of a full model's holes copy the real hole's pattern."""
     a, b = config.center_span
-    fill = np.asarray(MEAN_RGB, np.float32) / 127.5 - 1.0
     gen = get_mask_generator(mask_kind) if config.task == "full" else None
     samples = [_sample(config, scaled[int(rng.integers(len(scaled)))], rng, gen, hole_share)
                for _ in range(batch)]
     rgb = np.stack([s[0] for s in samples]) * 2.0 - 1.0  # (B, S, S, 3)
     known = np.stack([s[1] for s in samples])  # (B, S, S)
     blank = np.stack([s[2] for s in samples]) | ~known  # hidden region and real hole
-    x = np.where(blank[..., None], fill, rgb)
+    x = model_input(rgb, config, blank.astype(np.float32))  # hidden region, real hole: mean
 
     def tensor(a: np.ndarray) -> torch.Tensor:
         t = torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))

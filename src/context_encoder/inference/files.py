@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -181,7 +181,10 @@ def _fill_file(inpainter: InpainterBase, src: Path, out: Path,
 def _build(inpainter: InpainterOrFactory, holes: HoleSource) -> InpainterBase:
     """The inpainter (built now if a factory was given), checked to take a sketch if the
     holes come with one."""
-    inp = inpainter if isinstance(inpainter, InpainterBase) else inpainter()
+    try:
+        inp = inpainter if isinstance(inpainter, InpainterBase) else inpainter()
+    except RuntimeError as e:  # e.g. a device or an optional method that is not there
+        raise UsageError(str(e)) from e
     if holes.sketches is not None:
         try:
             inp.check_sketch()
@@ -263,8 +266,7 @@ def inpaint_files(image: str | os.PathLike, output: str | os.PathLike,
                   inpainter: InpainterOrFactory, *, mask: str | os.PathLike | None = None,
                   box: str | None = None, sketch: str | os.PathLike | None = None,
                   ext: str | None = None, overwrite: bool = False,
-                  max_pixels: int | None = DEFAULT_MAX_PIXELS,
-                  on_result: Callable[[FileResult], None] | None = None) -> list[FileResult]:
+                  max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Iterator[FileResult]:
     """Fill the holes of the image file ``image`` (or of every image in the folder
     ``image``, recursively) and write the results to ``output`` (a file, or a folder).
 
@@ -274,32 +276,31 @@ def inpaint_files(image: str | os.PathLike, output: str | os.PathLike,
     (``"X,Y,W,H"``); ``sketch``: a file or folder of sketches, paired as masks are.
     ``ext``: the output format of a folder's images (default: each input's own).
     ``max_pixels``: images and masks over this are refused from their header.
-    ``on_result``: called with each image's :class:`FileResult` as soon as it is done.
 
-    A single image that cannot be filled raises :class:`~context_encoder.errors.UsageError`
-    naming it; in a folder, each failure is reported in its :class:`FileResult` (``error``)
-    and the others go on. Refused before any work: a missing input, an output that is an
-    input, an existing output without ``overwrite``, two inputs written to one output.
+    Every check is done by the call: a missing input, an output that is an input, an
+    existing output without ``overwrite``, two inputs written to one output, a mask that
+    does not exist raise :class:`~context_encoder.errors.UsageError` before any work. It
+    returns an iterator of one :class:`FileResult` per image, each filled and written as
+    the iteration reaches it (``list(...)`` does them all). A single image that cannot be
+    filled raises ``UsageError`` naming it; in a folder, a failure is reported in its
+    :class:`FileResult` (``error``) and the others go on.
     """
     src, out = Path(image), Path(output)
     if not src.exists():
         raise UsageError(f"cannot read image {str(src)!r}: no such file or folder")
     ext = output_extension(ext)
     holes = HoleSource(mask, box, sketch, max_pixels)
-    report = on_result or (lambda r: None)
     if not src.is_dir():
-        result = _one_file(src, out, holes, inpainter, ext, overwrite)
-        report(result)
-        return [result]
+        return iter([_one_file(src, out, holes, inpainter, ext, overwrite)])
     plan = _plan_folder(src, out, holes, ext)
     _check_folder_outputs(plan, holes, overwrite)
-    inp = _build(inpainter, holes)
-    results = []
+    return _fill_folder(plan, holes, _build(inpainter, holes))
+
+
+def _fill_folder(plan: list[tuple[Path, Path, Path]], holes: HoleSource,
+                 inpainter: InpainterBase) -> Iterator[FileResult]:
     for f, rel, dest in plan:
         try:
-            result = _fill_file(inp, f, dest, holes.read(f, rel))
+            yield _fill_file(inpainter, f, dest, holes.read(f, rel))
         except (ValueError, OSError) as e:
-            result = FileResult(f, dest, None, str(e))
-        report(result)
-        results.append(result)
-    return results
+            yield FileResult(f, dest, None, str(e))

@@ -4,6 +4,7 @@ model from a plain one."""
 
 from .discriminator import Discriminator
 from .generator import Generator
+from .inputs import MEAN_FILL, model_input
 from .layers import ChannelwiseFC, FCBottleneck, FCExpand, GatedConv
 from .refiner import Refiner
 from .warm_start import discriminator_from_plain, gated_from_plain
@@ -14,8 +15,10 @@ __all__ = [
     "FCBottleneck",
     "FCExpand",
     "GatedConv",
+    "MEAN_FILL",
     "Generator",
     "Refiner",
     "discriminator_from_plain",
     "gated_from_plain",
+    "model_input",
 ]

@@ -47,12 +47,12 @@ from ..checkpoint import (
     save_checkpoint,
     train_state,
 )
-from ..config import REPRODUCIBILITY_KEYS, ModelConfig, TrainConfig, mean_fill_value
+from ..config import REPRODUCIBILITY_KEYS, ModelConfig, TrainConfig
 from ..errors import TrainingError
 from ..io.files import atomic_write_text
 from ..losses import center_loss_weights, discriminator_loss, full_loss_weights, generator_loss
 from ..masks import composite
-from ..models import Discriminator, Generator
+from ..models import MEAN_FILL, Discriminator, Generator, model_input
 from ..models.warm_start import gated_from_plain
 from ..runtime import default_workers, resolve_device, resolve_precision
 from .logging import RunLog
@@ -131,7 +131,7 @@ class Trainer:
 
         self._start_distributed()
         self._build(resume)
-        self.fill = torch.tensor(mean_fill_value(), device=self.device).view(1, 3, 1, 1)
+        self.fill = torch.from_numpy(MEAN_FILL).to(self.device).view(1, 3, 1, 1)
         self.center_weights = center_loss_weights(self.model_config, cfg.overlap_weight,
                                                   self.device)
         self.last_val: dict[str, float] = {}
@@ -290,11 +290,10 @@ class Trainer:
         goes in as a fourth channel); the target is the whole image.
         """
         if self.model_config.task == "center":
-            (a, b), (ba, bb) = self.model_config.center_span, self.model_config.blank_span
-            x = real.clone()
-            x[..., ba:bb, ba:bb] = self.fill
+            a, b = self.model_config.center_span
+            x = model_input(real, self.model_config, channels_last=False)
             return x, real[..., a:b, a:b], self.center_weights, None
-        x = real * (1 - mask) + self.fill * mask  # (B, 3, S, S)
+        x = model_input(real, self.model_config, mask[:, 0], channels_last=False)  # (B, 3, S, S)
         return x, real, full_loss_weights(mask, self.cfg.context_weight), mask
 
     def train_step(self, real: torch.Tensor, mask: torch.Tensor,

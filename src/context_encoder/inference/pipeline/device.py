@@ -32,8 +32,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from ...config import MEAN_RGB, ModelConfig
+from ...config import ModelConfig
 from ...masks import composite
+from ...models import model_input
 from ...pixels import reflect_index
 from ..windows import HoleGroup, WindowGeometry, group_holes
 from . import torch_ops as ops
@@ -152,8 +153,6 @@ class DevicePipeline:
         self.run_generator = run_generator
         self._taps: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
         self._stencils: dict[int, tuple[torch.Tensor, ...]] = {}  # per feather width
-        self._fill = torch.tensor([c / 255.0 * 2.0 - 1.0 for c in MEAN_RGB], dtype=torch.float32,
-                                  device=device)
 
     # -- on the host -----------------------------------------------------------------------
     def _canvas(self, k: int, mask: np.ndarray, reach: int) -> tuple[_Canvas, list[HoleGroup]]:
@@ -369,13 +368,11 @@ class DevicePipeline:
         x = context * 2.0 - 1.0
         if self.config.task == "full":
             m = self._footprint(hole[idx], side)  # any overlap with the hole is hole
-            x = x * (1.0 - m[..., None]) + self._fill * m[..., None]
+            x = model_input(x, self.config, m)
             # a model pixel is a stroke if any pixel of its footprint is: thin lines survive
             s = self._footprint(dev["sketch"][idx], side) if "sketch" in dev else None
             return x, m, s, context
-        a, b = self.config.blank_span
-        x[:, a:b, a:b] = self._fill
-        return x, None, None, context
+        return model_input(x, self.config), None, None, context  # the blanked square
 
     def _footprint(self, crop: torch.Tensor, side: int) -> torch.Tensor:
         """:func:`~context_encoder.inference.windows.resize_any` of (B, s, s) binary crops: (B, S, S) float 0/1."""

@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from ...config import MEAN_RGB, ModelConfig
+from ...config import ModelConfig
 from ...masks import composite
+from ...models import model_input
 from ...runtime import usable_cores
 from ..windows import (
     HoleGroup,
@@ -79,23 +80,20 @@ class HostPipeline:
                  run_generator: Callable[..., torch.Tensor]) -> None:
         self.config, self.geometry, self.device = config, geometry, device
         self.run_generator = run_generator
-        self._fill = np.array(MEAN_RGB, dtype=np.float32) / 255.0 * 2.0 - 1.0
 
     def make_job(self, index: int, base: np.ndarray, mask: np.ndarray, g: HoleGroup,
                  sketch: np.ndarray | None = None) -> Job:
         """Crop (reflecting past the image), resize to S and build the model input."""
         S = self.config.image_size
         context = np.clip(resize_square(crop_window(base, g), S), 0.0, 1.0)
-        fill = self._fill
         x = context * 2.0 - 1.0
         if self.config.task == "full":
             m = resize_any(crop_window(mask, g), S)  # any overlap with the hole is hole
-            x = x * (1.0 - m[..., None]) + fill * m[..., None]
+            x = model_input(x, self.config, m)
             # a model pixel is a stroke if any pixel of its footprint is: thin lines survive
             s = None if sketch is None else resize_any(crop_window(sketch, g), S)
             return Job(index, g, x.astype(np.float32), m, context, s)
-        a, b = self.config.blank_span
-        x[a:b, a:b] = fill
+        x = model_input(x, self.config)  # the blanked square
         return Job(index, g, x.astype(np.float32), None, context)
 
     def prepare(self, k: int, rgb: np.ndarray, mask: np.ndarray,
