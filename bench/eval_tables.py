@@ -1,4 +1,4 @@
-"""Print the README's quality tables from ``context-encoder evaluate --json`` files.
+"""Print the quality tables of docs/results.md and docs/models.md from ``context-encoder evaluate --json`` files.
 
     python bench/eval_tables.py docs/eval-center-500.json docs/eval-thick-500.json
     python bench/eval_tables.py out/demo/summary.json     # make demo's results, both masks

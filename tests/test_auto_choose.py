@@ -228,7 +228,7 @@ def test_errors_name_the_problem():
 
 
 def test_classical_candidates_leave_out_slow_methods_on_large_inputs():
-    from context_encoder.inference.auto import (
+    from context_encoder.inference.auto.candidates import (
         BIHARMONIC_MAX_HOLE,
         PATCHMATCH_MAX_PIXELS,
         classical_candidates,
@@ -247,7 +247,11 @@ def test_coarse_to_fine_runs_large_holes_mostly_at_a_coarser_scale():
     """Above COARSE_MIN_HOLE hole pixels the method runs on the halved photo and then on the
     hole's band at full size only; known pixels stay; smaller holes get the method itself."""
     from context_encoder.baselines import telea
-    from context_encoder.inference.auto import COARSE_BAND, COARSE_MIN_HOLE, coarse_to_fine
+    from context_encoder.inference.auto.candidates import (
+        COARSE_BAND,
+        COARSE_MIN_HOLE,
+        coarse_to_fine,
+    )
 
     calls: list[tuple[tuple[int, ...], int]] = []
 

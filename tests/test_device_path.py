@@ -1,7 +1,7 @@
 """The tensor path of the Inpainter (``pipeline="device"``, run here on the CPU) against the
 NumPy/OpenCV path (``pipeline="host"``): pixels outside the holes bit-identical, pixels
 inside within 1/255, over images of many sizes and holes and every kind of model; and its
-operations (context_encoder.inference.tensor_ops) against their OpenCV counterparts."""
+operations (context_encoder.inference.pipeline.torch_ops) against their OpenCV counterparts."""
 
 from __future__ import annotations
 

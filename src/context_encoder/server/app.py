@@ -29,7 +29,7 @@ from fastapi.staticfiles import StaticFiles
 
 from .. import __version__
 from ..io.images import DEFAULT_MAX_PIXELS, INPUT_FORMATS
-from . import DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_WORKERS
+from .defaults import DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_WORKERS
 from .errors import ApiError
 from .middleware import AdmissionMiddleware, TrustedHostMiddleware, UploadMiddleware
 from .routes import STATIC_DIR, add_error_handlers, router

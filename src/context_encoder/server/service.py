@@ -26,7 +26,7 @@ from ..io.images import (
     output_format_for,
     size_text,
 )
-from . import DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_WORKERS
+from .defaults import DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_WORKERS
 from .errors import ApiError, image_errors
 from .store import ModelStore
 

@@ -53,12 +53,7 @@ The pieces: :mod:`.candidates` (what can fill), :mod:`.probes` (where probe hole
 """
 
 from .candidates import (
-    BIHARMONIC_MAX_HOLE,
     CLASSICAL_CANDIDATES,
-    COARSE_BAND,
-    COARSE_METHODS,
-    COARSE_MIN_HOLE,
-    PATCHMATCH_MAX_PIXELS,
     FillFn,
     baseline_filler,
     classical_candidates,
@@ -72,12 +67,7 @@ from .settings import Choice, ProbeSettings
 
 __all__ = [
     "AUTO",
-    "BIHARMONIC_MAX_HOLE",
     "CLASSICAL_CANDIDATES",
-    "COARSE_BAND",
-    "COARSE_METHODS",
-    "COARSE_MIN_HOLE",
-    "PATCHMATCH_MAX_PIXELS",
     "AutoInpainter",
     "Choice",
     "FillFn",
