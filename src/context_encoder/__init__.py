@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "Inpainter": "inference",
+    "load_inpainter": "inference",
     "TrainConfig": "training",
     "Trainer": "training",
     "FacadesDataset": "data",

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .errors import UsageError
 from .evaluation import check_output_dir, default_model_for, evaluate, markdown_table, write_report
+from .inference import AUTO
 from .io.files import atomic_write_text
 from .io.images import save_image
 
@@ -35,15 +36,15 @@ def _photo_section(out: Path, mask: str, count: int, device: str,
                    log: Callable[[str], object]) -> dict:
     """``auto`` against the shipped model and the classical methods on photo crops."""
     model = default_model_for(mask)
-    res = evaluate(models=["auto", model], data="photos", mask=mask, count=count,
+    res = evaluate(models=[AUTO, model], data="photos", mask=mask, count=count,
                    device=device)
     report = write_report(res, out / f"report-photos-{mask}",
                           title=f"auto vs {model} and classical methods: {res.count} photo "
                                 f"crops, {mask} holes")
-    chosen = res.methods["auto"].get("chosen", {})
+    chosen = res.methods[AUTO].get("chosen", {})
     log(f"\nauto, {mask} holes, {res.count} photo crops (PSNR etc. over the hole):")
     log(markdown_table(res))
-    shares = res.methods["auto"].get("shares", {})
+    shares = res.methods[AUTO].get("shares", {})
     log(f"auto filled {sum(chosen.values())} holes; each method's share of the fill: "
         + ", ".join(f"{m} {v:.0%}" for m, v in shares.items()))
     log(f"report: {report}")

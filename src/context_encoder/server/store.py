@@ -96,7 +96,7 @@ class ModelStore:
 
     def info(self, name: str) -> dict[str, Any]:
         if name == AUTO:
-            out = {**_config_info(AUTO, None), "task": "auto"}
+            out = {**_config_info(AUTO, None), "task": AUTO}
         else:
             if name not in self._info:
                 try:  # the metadata alone, no weights read
