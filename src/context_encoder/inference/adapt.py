@@ -65,14 +65,10 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Adam steps by default. Measured (bench/photos_quality.py --timing-only): a 1-megapixel
-#: photo with one thick hole takes 10-11 s in all on a quiet 2-core CPU in fp32 (about 9 s
-#: of it the steps), under the 15 s aimed at; several times that on a busy machine.
+#: Adam steps by default: about 10 s for a 1-megapixel photo on the 2-core CPU (the
+#: measurements behind this and the learning rate are in docs/auto.md).
 DEFAULT_STEPS = 30
-#: Learning rate by default. The shipped models trained their generators at 2e-4; in 30
-#: steps 1e-3 gained more on the "tune" photos (coins, gravel, immunohistochemistry with
-#: thick holes, 7 crops: +1.2 dB over the unadapted model against +0.8 at 2e-4); 2e-3, 60 steps
-#: of 4 windows or half the holes shaped like the real one did no better.
+#: Learning rate by default (5x the shipped models' training rate: more gain in 30 steps).
 DEFAULT_LR = 1e-3
 #: Windows per step.
 DEFAULT_BATCH = 8

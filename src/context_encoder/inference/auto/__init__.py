@@ -39,13 +39,7 @@ The defaults (:class:`ProbeSettings`) were chosen on the "tune" split: 128 px cr
 "tune" photos of :mod:`context_encoder.data.photos` and validation facades 1000-1059 (never
 those ``evaluate`` reports on), thick and center holes, candidates Telea, NS, biharmonic,
 PatchMatch and the shipped model for the hole kind (``python bench/auto_rule.py collect``
-then ``fit``). Gaps to the best single candidate of each set (facades: the model; photos: a
-classical method), for ``model_bonus_db = 3``, ``ridge = 0.1``: facades center -0.12 dB,
-facades thick +0.17, photos center +0.04, photos thick +0.35; the earlier winner rule (Telea
-unless another wins the probes by 1 dB) scored -1.35, -0.56, +0.40 and -0.17. Without the
-model bonus the facades fell behind the model by over 1 dB (small probes undersell it); a
-larger bonus cost the photos more than it gave the facades. Figures on the report split
-are in ``docs/auto.md``.
+then ``fit``); ``docs/auto.md`` gives the figures on those sets and on the report split.
 
 The pieces: :mod:`.candidates` (what can fill), :mod:`.probes` (where probe holes go),
 :mod:`.choose` (probing and the blend), :mod:`.settings` (:class:`ProbeSettings`,

@@ -60,13 +60,9 @@ def coarse_to_fine(method: Callable[[np.ndarray, np.ndarray], np.ndarray], u8: n
     pixels, scaled back up (bilinear) into the hole's interior, and at full size only on
     the hole's outer :data:`COARSE_BAND` px, with that interior as context. A diffusion
     fill (Telea, Navier-Stokes) is smooth deep inside a large hole, so the interior loses
-    little detail, and the cost falls with the hole. Measured on five scikit-image photos
-    at 1024 x 1024 (retina, hubble_deep_field, astronaut, coffee, gravel), each with three
-    thick holes of 41-47% (15 fills; ``python bench/coarse_fill.py``, 2-core CPU): Telea
-    0.20-0.40 s instead of 1.16-1.79 s, Navier-Stokes 0.18-0.35 s instead of 1.13-1.57 s,
-    and PSNR over the hole 16.65 dB against 15.82 (Telea) and 16.61 against 16.23 (NS),
-    better in 12 of 15 for each (Telea -0.69 to +2.00 dB, NS -0.42 to +0.99). Smaller
-    holes get ``method`` itself."""
+    little detail, and the cost falls with the hole: several times faster on 1-megapixel
+    photos, and closer to the truth on most (``python bench/coarse_fill.py``; the figures
+    are in ``docs/auto.md``). Smaller holes get ``method`` itself."""
     hole = np.asarray(hole) != 0
     if hole.shape != u8.shape[:2]:
         raise ValueError(f"hole shape {hole.shape} does not match the image's {u8.shape[:2]}")
