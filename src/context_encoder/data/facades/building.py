@@ -15,9 +15,9 @@ from .ground_floor import draw_ground_floor
 from .roof import draw_top
 from .sprites import Sprite, railing, window_row, window_sprite
 from .style import BuildingStyle, make_style
-from .walls import WALL_KIND_P, WALL_PALETTE, wall_texture
+from .walls import WALL_KIND_P, WALL_PALETTE, WallKind, wall_texture
 
-__all__ = ["BalconyMode", "Framing", "render_building"]
+__all__ = ["BalconyMode", "Framing", "draw_style", "render_building"]
 
 
 class Framing(IntEnum):
@@ -74,10 +74,8 @@ def render_building(rng: Draws, size: int, width: int | None = None) -> np.ndarr
     """One building as a float32 (3, size, width) image (0..255); ``size`` sets the scale."""
     h = size
     w = size if width is None else width
-    wall_kind = choose(rng, WALL_KIND_P)
-    wall_color = pick_color(rng, WALL_PALETTE[wall_kind], 0.06)
-    style = make_style(rng, size, wall_color)
-    img = wall_texture(rng, h, w, style.floor_height, wall_kind, wall_color)
+    wall_kind, style = draw_style(rng, size)
+    img = wall_texture(rng, h, w, style.floor_height, wall_kind, style.wall_color)
     layout = _vertical_layout(rng, style, size)
     bays = _bay_centers(style, w)
     floors = _upper_floors(rng, style, layout, bays, w)
@@ -86,6 +84,14 @@ def render_building(rng: Draws, size: int, width: int | None = None) -> np.ndarr
     draw_ground_floor(rng, img, style, layout.ground_floor_y, layout.street_y, bays)
     draw_top(rng, img, style, layout.roof_y, bays)
     return img
+
+
+def draw_style(rng: Draws, size: int) -> tuple[WallKind, BuildingStyle]:
+    """A building's first draws: its wall kind and its style (``facades.attributes`` reads
+    the labels from the same draws, so they are the picture's by construction)."""
+    wall_kind = choose(rng, WALL_KIND_P)
+    wall_color = pick_color(rng, WALL_PALETTE[wall_kind], 0.06)
+    return wall_kind, make_style(rng, size, wall_color)
 
 
 def _vertical_layout(rng: Draws, style: BuildingStyle, size: int) -> _Layout:
