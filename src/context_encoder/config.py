@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .errors import ConfigError
-from .masks import TRAIN_MASK_KINDS, center_span
+from .masks import NO_HOLE, TRAIN_MASK_KINDS, center_span
 
 __all__ = [
     "BOTTLENECKS",
@@ -206,7 +206,8 @@ class TrainConfig:
                                   "that a plain model can start a gated and/or guided one, "
                                   "and a single-stage one a --refine-width one)")
     mask: str = _opt("center", "hole kind; center = the paper's center model, others train "
-                               "the full-image model", choices="train_mask_kinds")
+                               "the full-image model; none = no hole, the autoencoder "
+                               "baseline (with --lambda-adv 0)", choices="train_mask_kinds")
     image_size: int = _opt(128, choices=IMAGE_SIZES)
     load_size: int | None = _opt(None, "shorter side before the random crop (image folders)")
     bottleneck: str = _opt("fc", choices=BOTTLENECKS)
@@ -230,7 +231,9 @@ class TrainConfig:
                                       "on a trained one can learn faster)")
     beta1: float = _opt(0.5)
     lambda_rec: float = _opt(0.999)
-    lambda_adv: float = _opt(0.001)
+    lambda_adv: float = _opt(0.001, "adversarial weight; 0 = reconstruction only (D is then "
+                                    "neither run nor trained: the paper's feature-learning "
+                                    "setting)")
     overlap: int = _opt(4, "center model: px of the predicted square left visible (paper: 4)")
     overlap_weight: float = _opt(10.0)
     context_weight: float = _opt(0.1, "full-image model: L2 weight of the known pixels")
@@ -282,6 +285,9 @@ class TrainConfig:
             raise ConfigError(f"workers must be >= 0, got {self.workers}")
         if self.lambda_rec < 0 or self.lambda_adv < 0:
             raise ConfigError("lambda_rec and lambda_adv must be >= 0")
+        if self.mask == NO_HOLE and self.lambda_adv > 0:
+            raise ConfigError("mask='none' (the autoencoder) has no hole for the adversarial "
+                              "loss to judge: give --lambda-adv 0")
         if not 0 <= self.beta1 < 1:
             raise ConfigError(f"beta1 must be in [0, 1), got {self.beta1}")
         defaults = {f.name: f.default for f in fields(self)}

@@ -20,6 +20,11 @@ Kinds (:data:`MASK_KINDS`):
   WACV 2022), specified at 256 px and scaled to the requested size; at most 50 % hole.
 * ``"mixed"``: a per-call weighted random choice among the others (:data:`DEFAULT_MIXED_WEIGHTS`).
 
+``"none"`` (:data:`NO_HOLE`) is not a kind of hole but a training mode, the absence of one:
+the full-image model then reconstructs its whole input (the paper's autoencoder baseline for
+feature learning). It is a ``train --mask`` choice and :func:`get_mask_generator` takes it;
+:data:`MASK_KINDS` does not list it.
+
 Use :func:`get_mask_generator` to bind options from a config into a ``gen(size, rng)`` callable.
 """
 
@@ -42,6 +47,7 @@ __all__ = [
     "TRAIN_MASK_KINDS",
     "MaskGenerator",
     "MaskKind",
+    "NO_HOLE",
     "Size",
     "batch_masks",
     "block_mask",
@@ -54,6 +60,7 @@ __all__ = [
     "hole_fraction",
     "medium_mask",
     "mixed_mask",
+    "no_mask",
     "region_mask",
     "thick_mask",
     "thin_mask",
@@ -104,6 +111,12 @@ def mixed_mask(
     return _REGISTRY[choice].generate(size, rng)
 
 
+def no_mask(size: Size, rng: np.random.Generator) -> np.ndarray:
+    """No hole: an all-``False`` mask (the autoencoder's)."""
+    _check_rng(rng)
+    return np.zeros(_as_size(size), dtype=bool)
+
+
 @dataclass(frozen=True)
 class MaskKind:
     """A registered mask kind: its generator and where it may be used."""
@@ -127,8 +140,11 @@ _REGISTRY: dict[str, MaskKind] = {
 
 #: Every mask kind understood by :func:`get_mask_generator`.
 MASK_KINDS: tuple[str, ...] = tuple(_REGISTRY)
-#: Kinds a model can be trained on (``center`` trains the paper's center model).
-TRAIN_MASK_KINDS: tuple[str, ...] = tuple(k for k, v in _REGISTRY.items() if v.train)
+#: The training mode without a hole (the autoencoder): not a mask kind, a ``--mask`` choice.
+NO_HOLE = "none"
+#: What a model can be trained on (``center`` trains the paper's center model, ``none`` the
+#: autoencoder).
+TRAIN_MASK_KINDS: tuple[str, ...] = (*(k for k, v in _REGISTRY.items() if v.train), NO_HOLE)
 #: Kinds the evaluation draws (deterministic per image index).
 EVAL_MASK_KINDS: tuple[str, ...] = tuple(k for k, v in _REGISTRY.items() if v.evaluate)
 
@@ -140,6 +156,8 @@ def get_mask_generator(kind: str, **options: object) -> MaskGenerator:
     take (option values are checked when the generator is called). ``mixed`` weights are
     checked here.
     """
+    if kind == NO_HOLE and not options:
+        return no_mask
     if kind not in _REGISTRY:
         raise ValueError(f"unknown mask kind {kind!r}; choose from {', '.join(MASK_KINDS)}")
     func = _REGISTRY[kind].generate

@@ -96,7 +96,8 @@ class _ProgressBar:
 
     def write(self, step: int, kind: str, values: dict[str, float]) -> None:
         if kind == "train":
-            self.bar.set_postfix(g=f"{values['g_rec']:.4f}", d=f"{values['d_loss']:.3f}",
+            d = {"d": f"{values['d_loss']:.3f}"} if "d_loss" in values else {}
+            self.bar.set_postfix(g=f"{values['g_rec']:.4f}", **d,
                                  ips=f"{values['img_per_s']:.1f}")
 
     def close(self) -> None:

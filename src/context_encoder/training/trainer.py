@@ -51,7 +51,7 @@ from ..config import REPRODUCIBILITY_KEYS, ModelConfig, TrainConfig
 from ..errors import TrainingError
 from ..io.files import atomic_write_text
 from ..losses import center_loss_weights, discriminator_loss, full_loss_weights, generator_loss
-from ..masks import composite
+from ..masks import NO_HOLE, composite
 from ..models import MEAN_FILL, Discriminator, Generator, model_input
 from ..models.warm_start import gated_from_plain
 from ..runtime import default_workers, resolve_device, resolve_precision
@@ -314,9 +314,27 @@ class Trainer:
             pred = self.G_step(x, hole, sketch) if hole is not None else self.G_step(x)
         fake = pred if hole is None else composite(pred, real, hole)  # what D judges
 
-        # 2. D on real and on the detached fake: separate passes, as in the paper, and one
-        #    backward through both (with DDP, the real pass runs under no_sync so that the
-        #    gradients are all-reduced once, during that backward).
+        adversarial = cfg.lambda_adv > 0  # else reconstruction only: no D at all
+        d_metrics = self._train_d(target, fake, sketch) if adversarial else {}
+
+        # 3. G on reconstruction + adversarial loss, D frozen.
+        self.D.requires_grad_(False)
+        self.opt_g.zero_grad(set_to_none=True)
+        with self._autocast():
+            adv_logits = self.D_frozen(fake, sketch) if adversarial else None
+        g_loss, g_metrics = generator_loss(pred, target, weights, adv_logits,
+                                           cfg.lambda_rec, cfg.lambda_adv)
+        self.scaler.scale(g_loss).backward()
+        self.scaler.step(self.opt_g)
+        self.scaler.update()
+        self.D.requires_grad_(True)
+        return {**d_metrics, **g_metrics}
+
+    def _train_d(self, target: torch.Tensor, fake: torch.Tensor,
+                 sketch: torch.Tensor | None) -> dict[str, torch.Tensor]:
+        """2. D on real and on the detached fake: separate passes, as in the paper, and one
+        backward through both (with DDP, the real pass runs under no_sync so that the
+        gradients are all-reduced once, during that backward)."""
         self.D.requires_grad_(True)
         self.opt_d.zero_grad(set_to_none=True)
         no_sync = self.D_ddp.no_sync() if self.world > 1 else contextlib.nullcontext()
@@ -327,19 +345,7 @@ class Trainer:
         d_loss, d_metrics = discriminator_loss(real_logits, fake_logits)
         self.scaler.scale(d_loss).backward()
         self.scaler.step(self.opt_d)
-
-        # 3. G on reconstruction + adversarial loss, D frozen.
-        self.D.requires_grad_(False)
-        self.opt_g.zero_grad(set_to_none=True)
-        with self._autocast():
-            adv_logits = self.D_frozen(fake, sketch) if cfg.lambda_adv > 0 else None
-        g_loss, g_metrics = generator_loss(pred, target, weights, adv_logits,
-                                           cfg.lambda_rec, cfg.lambda_adv)
-        self.scaler.scale(g_loss).backward()
-        self.scaler.step(self.opt_g)
-        self.scaler.update()
-        self.D.requires_grad_(True)
-        return {**d_metrics, **g_metrics}
+        return d_metrics
 
     # -- validation -------------------------------------------------------------------
     @torch.no_grad()
@@ -351,6 +357,8 @@ class Trainer:
         with self._autocast():
             pred = self.G(x, hole, sketch) if hole is not None else self.G(x)
         pred = pred.float()
+        if self.cfg.mask == NO_HOLE:  # the autoencoder: its output, scored over the image
+            return pred, torch.ones_like(real[:, :1])
         if hole is None:
             a, b = self.model_config.center_span
             out = real.clone()

@@ -42,6 +42,7 @@ class LossWatch:
         self.checked = start  # the last step whose losses were read back
         self.collapsed_run = 0  # steps in a row with d_loss outside D_LOSS_RANGE
         self.warned_collapse = False
+        self.has_d = True  # False once a step came without a D loss
         self._losses = torch.zeros(max(every, 1), 2, device=device)  # (steps, (g, d))
         self._count = 0  # rows filled since the last check
 
@@ -52,7 +53,10 @@ class LossWatch:
             raise ValueError(f"step {step} after step {self.checked + self._count}")
         if self._count == len(self._losses):  # more steps than ``every`` between checks
             self._losses = torch.cat([self._losses, torch.zeros_like(self._losses)])
-        self._losses[self._count] = torch.stack((metrics["g_loss"], metrics["d_loss"]))
+        d = metrics.get("d_loss")
+        if d is None:  # reconstruction only (lambda_adv 0): no D to watch
+            self.has_d, d = False, metrics["g_loss"]
+        self._losses[self._count] = torch.stack((metrics["g_loss"], d))
         self._count += 1
 
     def check(self, step: int) -> None:
@@ -78,6 +82,8 @@ class LossWatch:
         self._watch_collapse(rows, step)
 
     def _watch_collapse(self, rows: list[list[float]], step: int) -> None:
+        if not self.has_d:
+            return
         low, high = D_LOSS_RANGE
         for _, d in rows:
             self.collapsed_run = self.collapsed_run + 1 if d < low or d > high else 0
