@@ -17,7 +17,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("config",),
     ("data", "models", "losses", "baselines"),
     ("checkpoint",),
-    ("training", "inference"),
+    ("training", "inference", "features"),
     ("evaluation", "server"),
     ("demo",),
     ("cli",),

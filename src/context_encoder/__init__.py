@@ -1,6 +1,7 @@
 """context_encoder: Context Encoders (Pathak et al., CVPR 2016) for inpainting.
 
-Train on your own images, fill holes in any photo, and compare with classical methods.
+Train on your own images, fill holes in any photo, compare with classical methods, and use
+what the encoder learned as pretrained features (``Encoder``).
 The networks and configs import eagerly; the heavier pieces (``Inpainter``, ``Trainer``,
 datasets) load on first use.
 """
@@ -20,6 +21,7 @@ _LAZY = {
     "FacadesDataset": "data",
     "ImageFolderDataset": "data",
     "get_mask_generator": "masks",
+    "Encoder": "features",
 }
 
 __all__ = ["MEAN_RGB", "Discriminator", "Generator", "ModelConfig", "__version__", *_LAZY]

@@ -53,6 +53,7 @@ __all__ = [
     "load_generator",
     "model_name",
     "read_checkpoint",
+    "read_generator_weights",
     "read_model_config",
     "resolve_model_path",
     "restore_train_state",
@@ -390,14 +391,22 @@ def load_generator(
 
     Returns ``(generator in eval mode, info)``; info holds ``config``, ``step`` and ``source``.
     """
+    weights, info = read_generator_weights(name_or_path, which)
+    try:
+        gen = Generator(info["config"])
+        gen.load_state_dict(weights)
+    except (ConfigError, ValueError, TypeError, RuntimeError) as e:
+        raise CheckpointError(f"{info['source']!r} does not match its model config: {e}") from e
+    return gen.to(device).eval(), info
+
+
+def read_generator_weights(name_or_path: str | Path, which: str = "best"
+                           ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """A generator's state dict (fp32 on the CPU) from a shipped name, an exported file or
+    a run/checkpoint folder, and info (``config``, ``step``, ``source``), without building
+    the model: for a caller that takes a part of it (``features.Encoder``)."""
     path = resolve_model_path(name_or_path)
     run, step, weights_file = _model_source(path, which)
-    weights = _load_weights(weights_file)
-    try:
-        gen = Generator(run.model)
-        gen.load_state_dict({k: v.float() if v.is_floating_point() else v
-                             for k, v in weights.items()})
-    except (ConfigError, ValueError, TypeError, RuntimeError) as e:
-        raise CheckpointError(f"{str(path)!r} does not match its model config: {e}") from e
-    info = {"source": str(path), "step": step, "config": run.model}
-    return gen.to(device).eval(), info
+    weights = {k: v.float() if v.is_floating_point() else v
+               for k, v in _load_weights(weights_file).items()}
+    return weights, {"source": str(path), "step": step, "config": run.model}

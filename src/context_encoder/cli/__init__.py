@@ -21,13 +21,14 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 
 #: The subcommands, in the order ``--help`` lists them (each a module of this package).
 COMMANDS: tuple[str, ...] = ("train", "export", "data", "models", "inpaint", "evaluate",
-                             "demo", "serve")
+                             "features", "demo", "serve")
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="context-encoder",
-        description="Context Encoders (Pathak et al., CVPR 2016): train, inpaint, evaluate, serve.",
+        description="Context Encoders (Pathak et al., CVPR 2016): train, inpaint, evaluate, "
+                    "measure the learned features, serve.",
     )
     p.add_argument("-v", "--verbose", action="store_true", help="log more")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")

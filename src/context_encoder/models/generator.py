@@ -46,13 +46,23 @@ from .layers import (
 )
 from .refiner import Refiner
 
-__all__ = ["Generator", "encoder_channels", "decoder_channels"]
+__all__ = ["Generator", "build_encoder", "decoder_channels", "encoder_channels"]
 
 
 def encoder_channels(cfg: ModelConfig) -> list[int]:
     """Output widths of the stride-2 convolutions (128 px: 64, 64, 128, 256, 512)."""
     w = cfg.enc_width
     return [w] * (cfg.num_down - 3) + [w * 2, w * 4, w * 8]
+
+
+def build_encoder(cfg: ModelConfig) -> nn.Sequential:
+    """The encoder's stride-2 blocks, input to the 4x4 map (uninitialised): the generator's
+    and ``features.Encoder``'s, so their weights share names and shapes."""
+    gated = cfg.conv == "gated"
+    enc = encoder_channels(cfg)
+    blocks = [down_block(cfg.gen_in_channels, enc[0], norm=False, gated=gated)]
+    blocks += [down_block(a, b, gated=gated) for a, b in zip(enc[:-1], enc[1:], strict=True)]
+    return nn.Sequential(*blocks)
 
 
 def decoder_channels(cfg: ModelConfig) -> list[int]:
@@ -76,12 +86,9 @@ class Generator(nn.Module):
         super().__init__()
         cfg = self.config = config or ModelConfig()
         gated = cfg.conv == "gated"
-        enc = encoder_channels(cfg)
-        blocks = [down_block(cfg.gen_in_channels, enc[0], norm=False, gated=gated)]
-        blocks += [down_block(a, b, gated=gated) for a, b in zip(enc[:-1], enc[1:], strict=True)]
-        self.encoder = nn.Sequential(*blocks)
+        self.encoder = build_encoder(cfg)
 
-        top = enc[-1]  # channels of the 4x4 encoder map
+        top = encoder_channels(cfg)[-1]  # channels of the 4x4 encoder map
         dec_in = cfg.dec_width * 8
         if cfg.bottleneck == "fc":
             self.bottleneck = nn.Sequential(
