@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 DEMO_OUT ?= out/demo
 
-.PHONY: demo test lint bench install clean browser-deps
+.PHONY: demo test lint bench table2 install clean browser-deps
 
 install: $(STAMP)
 
@@ -25,6 +25,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/speed.py
+
+# The paper's Table 2 (feature learning) on this machine: about an hour on 2 CPU cores.
+table2: $(STAMP)
+	$(PY) bench/table2.py --json docs/table2-cpu.json
 
 # Debian's Chromium for the browser end-to-end test (skipped when absent); needs root.
 browser-deps:

@@ -48,6 +48,7 @@ def test_feature_shapes_per_stage_and_the_pooled_vector(kind):
     assert [tuple(m.shape) for m in maps] == [(2, 8, 32, 32), (2, 16, 16, 16), (2, 32, 8, 8),
                                               (2, 64, 4, 4)]
     assert enc.channels == [8, 16, 32, 64] and enc.reduction == 16
+    assert [f["reduction"] for f in enc.feature_info] == [2, 4, 8, 16]
     assert tuple(enc(images()).shape) == (2, enc.num_features) == (2, 64)
     # a larger input gives larger maps (for dense heads)
     assert tuple(enc.forward_features(images(size=128))[-1].shape) == (2, 64, 8, 8)

@@ -54,6 +54,13 @@ class Encoder(nn.Module):
         return encoder_channels(self.config)
 
     @property
+    def feature_info(self) -> list[dict[str, int | str]]:
+        """Per stage, as timm describes its feature maps: channels (``num_chs``), how much
+        smaller than the input (``reduction``) and the module that makes it."""
+        return [{"num_chs": c, "reduction": 2 ** (i + 1), "module": f"stages.{i}"}
+                for i, c in enumerate(self.channels)]
+
+    @property
     def num_features(self) -> int:
         """Length of :meth:`forward`'s vector (the last stage's channels)."""
         return self.channels[-1]

@@ -51,13 +51,20 @@ DEFAULT_RECIPE = Recipe()
 
 
 @torch.no_grad()
-def extract(encoder: Encoder, split: Split, device: torch.device | str = "cpu") -> torch.Tensor:
-    """The frozen encoder's pooled features of every image of ``split``: (N, num_features)
-    float32 on the CPU (the encoder is put in eval mode)."""
+def extract(encoder: Encoder, split: Split, device: torch.device | str = "cpu",
+            stage: int | None = -1) -> torch.Tensor:
+    """The frozen encoder's features of every image of ``split``, float32 on the CPU (the
+    encoder is put in eval mode): the map of ``stage`` averaged over space (the last stage:
+    ``encoder(x)``, (N, num_features)), or with ``stage=None`` every stage's, concatenated."""
     encoder.eval().to(device)
-    out = [encoder(split.batch(slice(i, i + _EVAL_BATCH))[0].to(device)).float().cpu()
-           for i in range(0, len(split), _EVAL_BATCH)]
-    return torch.cat(out)
+
+    def pooled(x: torch.Tensor) -> torch.Tensor:
+        maps = encoder.forward_features(x.to(device))
+        chosen = maps if stage is None else [maps[stage]]
+        return torch.cat([m.float().mean(dim=(2, 3)) for m in chosen], 1).cpu()
+
+    return torch.cat([pooled(split.batch(slice(i, i + _EVAL_BATCH))[0])
+                      for i in range(0, len(split), _EVAL_BATCH)])
 
 
 def _fit_logistic(x: torch.Tensor, y: torch.Tensor, classes: int, weight_decay: float,
