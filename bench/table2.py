@@ -73,6 +73,14 @@ def pretrain(name: str, out: Path, args: argparse.Namespace) -> Encoder:
                       sample_every=args.steps, log_every=max(args.steps // 10, 1),
                       progress=False)
     last = run / "last.json"
+    if last.exists():  # reuse or resume only a run of these very options
+        saved = json.loads((run / "config.json").read_text())["train"]
+        asked = vars(cfg)
+        differ = sorted(k for k in ("mask", "image_size", "width", "batch_size", "lambda_adv",
+                                    "bottleneck", "seed") if saved.get(k) != asked.get(k))
+        if differ:
+            raise SystemExit(f"{run} was trained with other {', '.join(differ)}; give another "
+                             "--out")
     done = last.exists() and json.loads(last.read_text()).get("step") == args.steps
     if not done:
         start = time.perf_counter()
@@ -119,7 +127,6 @@ def main() -> None:
         args.image_size, args.width, args.steps, args.supervised_steps = 64, 8, 4, 4
         args.batch_size, args.val_count, args.seeds, args.finetune_steps = 4, 4, 2, 3
         args.no_shipped, per_class = True, {"train": 12, "val": 4, "test": 8}
-    torch.set_num_threads(torch.get_num_threads())
     start = time.perf_counter()
     out = Path(args.out)
     data = facade_set(args.attribute, args.image_size, per_class)
@@ -143,8 +150,9 @@ def main() -> None:
     if args.json:
         record = {
             "command": "python bench/table2.py " + " ".join(
-                f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()
-                if k not in ("json", "out", "quick", "no_shipped") and v is not None),
+                f"--{k.replace('_', '-')}" + ("" if v is True else f" {v}")
+                for k, v in vars(args).items()
+                if k not in ("json", "out", "quick") and v not in (None, False)),
             "data": data.describe(), "chance": data.chance,
             "budget": {"steps": args.steps, "batch_size": args.batch_size,
                        "supervised_steps": args.supervised_steps},

@@ -84,6 +84,8 @@ def test_bad_input_is_refused_with_the_convention():
         enc(images(size=60))
     with pytest.raises(ValueError, match=r"\(B, 3, H, W\)"):
         enc(torch.zeros(2, 4, 64, 64))
+    with pytest.raises(ValueError, match=r"in \[-1, 1\]"):
+        enc(torch.full((2, 3, 64, 64), float("nan")))
     with pytest.raises(ValueError, match="float tensor"):
         enc(torch.zeros(2, 3, 64, 64, dtype=torch.uint8))
 
@@ -172,6 +174,18 @@ def test_probe_and_finetune_on_a_tiny_set_are_reproducible():
         assert all(0 <= a <= 1 for a in r.accuracies) and len(r.accuracies) == 2
 
 
+def test_repeated_names_stay_apart_and_protocols_must_be_a_list():
+    data = facade_set("shutters", 32, {"train": 3, "val": 2, "test": 2})
+    enc = Encoder(ModelConfig(**TINY)).eval()
+    sources = [encoder_source(enc, name="ce"), encoder_source(enc, name="ce")]
+    res = run_transfer(sources, data, ["linear"], [None], seeds=2, recipe=Recipe(linear_iters=2))
+    assert [r.encoder for r in res] == ["ce", "ce (2)"]
+    assert res[0].accuracies[0] == res[0].accuracies[1]  # a fixed encoder, every label
+    assert res[0].to_dict()["train_images"] == 6
+    with pytest.raises(TypeError, match="sequence of names"):
+        run_transfer(sources, data, "linear")
+
+
 def test_finetune_leaves_the_given_encoder_untouched():
     data = facade_set("shutters", 32, {"train": 4, "val": 2, "test": 2})
     enc = Encoder(ModelConfig(**TINY))
@@ -202,6 +216,8 @@ def test_features_command_refuses_bad_values(tmp_path, capsys):
     assert "--labels-per-class" in capsys.readouterr().err
     assert main(["features", "--data", str(tmp_path), "--attribute", "wall"]) == 2
     assert "--attribute is for --data facades" in capsys.readouterr().err
+    assert main(["features", "--encoder", "random", "--image-size", "100"]) == 2
+    assert "--image-size 100: encoder 'random' needs a multiple of 32" in capsys.readouterr().err
     assert main(["features", "--encoder", "no-such-model"]) == 2
     assert "unknown model 'no-such-model'" in capsys.readouterr().err
 

@@ -52,7 +52,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--steps", type=int, default=None,
                    help="fine-tuning steps (default 150, batch 32)")
     p.add_argument("--image-size", type=int, default=None,
-                   help="image side (default: the first encoder's training size)")
+                   help="image side (default: the training size of the first encoder other "
+                        "than random)")
     p.add_argument("--device", default="auto")
     p.add_argument("--json", dest="json_out", help="write the results as JSON here")
     p.add_argument("--report", help="write an HTML report with a bar chart into this folder")
@@ -61,7 +62,9 @@ def add_parser(sub: Any) -> None:
 
 def _run(args: Any) -> int:
     from ..features import (
+        DEFAULT_RANDOM_CONFIG,
         RANDOM,
+        Encoder,
         Recipe,
         encoder_source,
         facade_set,
@@ -71,7 +74,6 @@ def _run(args: Any) -> int:
     )
     from ..features.labelled import FACADE_ATTRIBUTE
     from ..features.report import results_record, write_json, write_report
-    from ..features.transfer import DEFAULT_RANDOM_CONFIG
 
     if args.json_out:
         check_output_file(args.json_out, "--json file")
@@ -86,12 +88,20 @@ def _run(args: Any) -> int:
         raise UsageError("--attribute is for --data facades; a folder's labels are its "
                          "subfolders")
     specs = args.encoder or [RANDOM, *list_pretrained()]
-    pretrained = [encoder_source(s) for s in specs if s != RANDOM]
-    random_config = pretrained[0].make(0).config if pretrained else DEFAULT_RANDOM_CONFIG
-    sources, it = [], iter(pretrained)
-    for s in specs:
-        sources.append(encoder_source(s, random_config) if s == RANDOM else next(it))
+    loaded = {s: Encoder.from_pretrained(s) for s in dict.fromkeys(specs) if s != RANDOM}
+    random_config = next(iter(loaded.values())).config if loaded else DEFAULT_RANDOM_CONFIG
     size = args.image_size or random_config.image_size
+    for spec in dict.fromkeys(specs):
+        config = loaded[spec].config if spec in loaded else random_config
+        reduction = 2 ** config.num_down
+        if size % reduction:
+            raise UsageError(f"--image-size {size}: encoder {spec!r} needs a multiple of "
+                             f"{reduction}")
+        if config.image_size != size:
+            print(f"note: encoder {spec!r} was trained at {config.image_size} px and is "
+                  f"scored on {size} px images")
+    sources = [encoder_source(RANDOM, random_config) if s == RANDOM else
+               encoder_source(loaded[s]) for s in specs]
     data = (facade_set(args.attribute or FACADE_ATTRIBUTE, size) if args.data == "facades"
             else folder_set(args.data, size))
     print(data.describe())

@@ -7,9 +7,18 @@ probe on frozen features, and fine-tuning the whole encoder with few labels."""
 from .encoder import Encoder
 from .labelled import FACADE_ATTRIBUTE, LabelledSet, Split, facade_set, folder_set
 from .protocols import PROTOCOLS, Recipe, accuracy, extract, finetune, fit_classifier, linear_probe
-from .transfer import RANDOM, EncoderSource, Result, encoder_source, results_table, run_transfer
+from .transfer import (
+    DEFAULT_RANDOM_CONFIG,
+    RANDOM,
+    EncoderSource,
+    Result,
+    encoder_source,
+    results_table,
+    run_transfer,
+)
 
 __all__ = [
+    "DEFAULT_RANDOM_CONFIG",
     "FACADE_ATTRIBUTE",
     "PROTOCOLS",
     "RANDOM",

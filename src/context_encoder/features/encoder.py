@@ -36,9 +36,12 @@ class Encoder(nn.Module):
       ``(B, num_features)`` vector, for a linear probe or a classification head.
 
     ``Encoder(config)`` draws the paper's init (weights N(0, 0.02), BatchNorm weight
-    N(1, 0.02)): the "random Gaussian" baseline. :meth:`from_pretrained` takes the encoder of
-    a shipped model, an exported file or a run folder. Trainable, ``torch.compile``-able,
-    and its ``state_dict`` loads back into an ``Encoder`` of the same config.
+    N(1, 0.02)): the "random Gaussian" baseline; like any new module it starts in training
+    mode (call ``.eval()`` for features). :meth:`from_pretrained` takes the encoder of a
+    shipped model, an exported file or a run folder, in eval mode. Trainable,
+    ``torch.compile``-able, and its ``state_dict`` loads back into an ``Encoder`` of the same
+    config. Unlike timm's, :meth:`forward_features` returns every stage's map, not the last
+    one only.
     """
 
     def __init__(self, config: ModelConfig | None = None) -> None:
@@ -55,8 +58,8 @@ class Encoder(nn.Module):
 
     @property
     def feature_info(self) -> list[dict[str, int | str]]:
-        """Per stage, as timm describes its feature maps: channels (``num_chs``), how much
-        smaller than the input (``reduction``) and the module that makes it."""
+        """Per stage, a dict with timm's keys: channels (``num_chs``), how much smaller than
+        the input (``reduction``) and the module that makes it (``module``)."""
         return [{"num_chs": c, "reduction": 2 ** (i + 1), "module": f"stages.{i}"}
                 for i, c in enumerate(self.channels)]
 
@@ -107,7 +110,7 @@ class Encoder(nn.Module):
                 f"{self.config.image_size}), got {tuple(x.shape)}")
         if not torch.compiler.is_compiling():
             lo, hi = float(x.min()), float(x.max())
-            if lo < -1 - _RANGE_SLACK or hi > 1 + _RANGE_SLACK:
+            if not (lo >= -1 - _RANGE_SLACK and hi <= 1 + _RANGE_SLACK):  # NaN fails too
                 raise ValueError(f"Encoder input must be in [-1, 1] (x / 127.5 - 1 of 8-bit "
                                  f"pixels), got values in [{lo:.3g}, {hi:.3g}]")
 

@@ -54,8 +54,9 @@ DEFAULT_RECIPE = Recipe()
 def extract(encoder: Encoder, split: Split, device: torch.device | str = "cpu",
             stage: int | None = -1) -> torch.Tensor:
     """The frozen encoder's features of every image of ``split``, float32 on the CPU (the
-    encoder is put in eval mode): the map of ``stage`` averaged over space (the last stage:
+    encoder runs in eval mode on ``device``, and is left there in its own mode): the map of ``stage`` averaged over space (the last stage:
     ``encoder(x)``, (N, num_features)), or with ``stage=None`` every stage's, concatenated."""
+    was_training = encoder.training
     encoder.eval().to(device)
 
     def pooled(x: torch.Tensor) -> torch.Tensor:
@@ -63,8 +64,11 @@ def extract(encoder: Encoder, split: Split, device: torch.device | str = "cpu",
         chosen = maps if stage is None else [maps[stage]]
         return torch.cat([m.float().mean(dim=(2, 3)) for m in chosen], 1).cpu()
 
-    return torch.cat([pooled(split.batch(slice(i, i + _EVAL_BATCH))[0])
-                      for i in range(0, len(split), _EVAL_BATCH)])
+    try:
+        return torch.cat([pooled(split.batch(slice(i, i + _EVAL_BATCH))[0])
+                          for i in range(0, len(split), _EVAL_BATCH)])
+    finally:
+        encoder.train(was_training)
 
 
 def _fit_logistic(x: torch.Tensor, y: torch.Tensor, classes: int, weight_decay: float,
@@ -143,8 +147,11 @@ def fit_classifier(encoder: Encoder, split: Split, classes: int, seed: int,
 
 
 @torch.no_grad()
-def accuracy(model: nn.Module, split: Split, device: torch.device | str = "cpu") -> float:
-    """Top-1 accuracy of ``model`` (images -> logits) on ``split``, in eval mode."""
+def accuracy(model: nn.Module, split: Split, device: torch.device | str | None = None) -> float:
+    """Top-1 accuracy of ``model`` (images -> logits) on ``split``, in eval mode, on
+    ``device`` (default: where the model's weights are)."""
+    if device is None:
+        device = next(model.parameters()).device
     model.eval()
     hits = 0
     for i in range(0, len(split), _EVAL_BATCH):

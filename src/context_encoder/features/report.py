@@ -43,7 +43,7 @@ def bar_chart_svg(results: Sequence[Result], chance: float | None = None) -> str
     by = {(r.encoder, _setting(r)): r for r in results}
     left, top, bottom, legend = 50, 20, 90, 24 * len(settings) + 10
     group = max(60, 26 * len(settings) + 20)
-    width = left + group * len(encoders) + 20
+    width = left + group * len(encoders) + 140  # room for the last slanted name
     plot_h = 260
     height = top + plot_h + bottom + legend
 

@@ -97,38 +97,61 @@ def run_transfer(sources: Sequence[EncoderSource], data: LabelledSet,
                  log: Callable[[str], None] = logger.info) -> list[Result]:
     """Every source under every protocol and number of labels per class (``None`` = all),
     ``seeds`` runs each (seeds 0 .. seeds-1); ``log`` gets one line per finished run."""
+    if isinstance(protocols, str):
+        raise TypeError(f"protocols must be a sequence of names, such as [{protocols!r}]")
     unknown = sorted(set(protocols) - set(PROTOCOLS))
     if unknown:
         raise ValueError(f"unknown protocol(s) {', '.join(unknown)}; choose from "
                          f"{', '.join(PROTOCOLS)}")
     if seeds < 1:
         raise ValueError(f"seeds must be >= 1, got {seeds}")
+    smallest = int(data.train.labels.bincount().min())
+    for n in labels_per_class:
+        if n is not None and n > smallest:
+            log(f"labels per class {n}: the smallest class has {smallest} training images, "
+                f"so each class gives at most that many")
+    names = _unique([s.name for s in sources])
     results = []
-    for source in sources:
+    for source, name in zip(sources, names, strict=True):
         features: dict[str, torch.Tensor] | None = None
         for protocol in protocols:
             for n in labels_per_class:
                 start = time.perf_counter()
-                runs = []
+                runs: list[dict[str, float]] = []
                 for seed in range(seeds):
-                    encoder = source.make(seed)
                     index = data.train.per_class(n, seed)
-                    if protocol == "linear":
+                    if protocol == "linear" and source.fixed and n is None and runs:
+                        runs.append(runs[0])  # the same encoder and labels: the same fit
+                    elif protocol == "linear":
+                        encoder = source.make(seed)
                         if features is None or not source.fixed:
                             features = {s: extract(encoder, getattr(data, s), device)
                                         for s in ("train", "val", "test")}
                         runs.append(linear_probe(features, data, index, recipe))
                     else:
-                        runs.append(finetune(encoder, data, index, seed, recipe, device))
-                    log(f"{source.name} {protocol} {n or 'all'}/class seed {seed}: "
+                        runs.append(finetune(source.make(seed), data, index, seed, recipe,
+                                             device))
+                    log(f"{name} {protocol} {n or 'all'}/class seed {seed}: "
                         f"test {runs[-1]['accuracy']:.3f} val {runs[-1]['val_accuracy']:.3f}")
-                extra = ({"weight_decays": [r["weight_decay"] for r in runs]}
-                         if protocol == "linear" else {})
-                results.append(Result(source.name, protocol, "all" if n is None else n,
+                extra: dict[str, Any] = {"train_images": len(index)}
+                if protocol == "linear":
+                    extra["weight_decays"] = [r["weight_decay"] for r in runs]
+                results.append(Result(name, protocol, "all" if n is None else n,
                                       [r["accuracy"] for r in runs],
                                       [r["val_accuracy"] for r in runs],
                                       time.perf_counter() - start, extra))
     return results
+
+
+def _unique(names: list[str]) -> list[str]:
+    """``names`` with a repeated one numbered (``ce``, ``ce (2)``): two run folders of the
+    same name stay two rows and two bars."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+    return out
 
 
 def results_table(results: Sequence[Result], chance: float | None = None) -> str:

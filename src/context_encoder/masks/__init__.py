@@ -156,7 +156,9 @@ def get_mask_generator(kind: str, **options: object) -> MaskGenerator:
     take (option values are checked when the generator is called). ``mixed`` weights are
     checked here.
     """
-    if kind == NO_HOLE and not options:
+    if kind == NO_HOLE:
+        if options:
+            raise TypeError(f"mask {NO_HOLE!r} (no hole) takes no options")
         return no_mask
     if kind not in _REGISTRY:
         raise ValueError(f"unknown mask kind {kind!r}; choose from {', '.join(MASK_KINDS)}")

@@ -75,7 +75,8 @@ class LossWatch:
             g, d = rows[bad - first] if first <= bad < first + len(rows) else ("?", "?")
             span = f"steps {first}-{step}" if first < step else f"step {step}"
             raise TrainingError(
-                f"loss became non-finite at step {bad} (g_loss={g}, d_loss={d}; the losses "
+                f"loss became non-finite at step {bad} (g_loss={g}"
+                f"{f', d_loss={d}' if self.has_d else ''}; the losses "
                 f"of {span} were read back together, every {self.every} steps); stopped, the "
                 f"last good checkpoint is kept in {self.out!r}. Try a lower --lr or "
                 "--precision fp32.")
