@@ -241,3 +241,26 @@ def test_demo_photo_section(tmp_path, monkeypatch, capsys):
     assert abs(sum(auto["shares"].values()) - 1.0) < 1e-3
     assert (tmp_path / "d" / "report-photos-thick" / "examples.png").exists()
     assert "each method's share of the fill:" in capsys.readouterr().out
+
+
+def test_evaluate_counts_only_what_it_scored(tmp_path, capsys):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for name in ("a", "c"):
+        Image.fromarray(rng.integers(0, 255, (70, 70, 3), dtype=np.uint8)).save(
+            folder / f"{name}.png")
+    for name in ("b", "d"):
+        (folder / f"{name}.jpg").write_bytes(b"not an image")
+    out = tmp_path / "m.json"
+    code = main(["evaluate", "--data", str(folder), "--count", "4", "--size", "64",
+                 "--methods", "mean", "--model", "facades-freeform-128",
+                 "--mask", "thick", "--json", str(out)])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "2 images scored (2 unreadable file(s) skipped:" in printed and "b.jpg" in printed
+    record = json.loads(out.read_text())
+    assert record["count"] == 2 and [Path(p).name for p in record["skipped"]] == ["b.jpg",
+                                                                                 "d.jpg"]

@@ -56,7 +56,9 @@ def add_parser(sub: Any) -> None:
         res = evaluate(models=models, methods=methods, data=args.data, mask=args.mask,
                        count=args.count, seed=args.seed, size=args.size, device=args.device,
                        adapt=args.adapt)
-        print(f"{res.count} images, {res.mask} holes")
+        skipped = (f" ({len(res.skipped)} unreadable file(s) skipped: "
+                   f"{', '.join(res.skipped)})" if res.skipped else "")
+        print(f"{res.count} images scored{skipped}, {res.mask} holes")
         print(markdown_table(res))
         if args.json_out:
             write_json(res, args.json_out)

@@ -78,26 +78,38 @@ EVAL_SETS: dict[str, Callable[[int, int], list[np.ndarray]]] = {
 }
 
 
-def _folder_images(folder: str, count: int, size: int) -> list[np.ndarray]:
-    """Up to ``count`` images of a folder: shorter side to ``size``, center crop."""
+def _folder_images(folder: str, count: int, size: int,
+                   skipped: list[str] | None = None) -> list[np.ndarray]:
+    """Up to ``count`` readable images of a folder, in name order: shorter side to ``size``,
+    center crop. An unreadable file is left out (never replaced by another image), warned
+    about and its path appended to ``skipped``."""
     from ..data import ImageFolderDataset
 
     ds = ImageFolderDataset(folder, size=size, load_size=size, train=False)
     images = []
-    for i in range(min(count, len(ds))):
-        t = ds[i]  # (3, size, size) in [-1, 1]
+    for i, path in enumerate(ds.files):
+        if len(images) == count:
+            break
+        t = ds[i]  # (3, size, size) in [-1, 1]; for an unreadable file, another file's
+        if path in ds.bad_files:
+            if skipped is not None:
+                skipped.append(str(path))
+            continue
         images.append(((t.permute(1, 2, 0).numpy() + 1) * 127.5).round().astype(np.uint8))
     if len(images) < count:
-        logger.warning("%s has %d images, fewer than --count %d", folder, len(images), count)
+        logger.warning("%s has %d readable images, fewer than --count %d", folder,
+                       len(images), count)
     return images
 
 
-def load_eval_images(data: str, count: int, size: int) -> list[np.ndarray]:
-    """``count`` evaluation images, HxWx3 uint8 at ``size`` x ``size``: a named set of
-    :data:`EVAL_SETS` (``facades``: the validation split) or a folder's images."""
+def load_eval_images(data: str, count: int, size: int,
+                     skipped: list[str] | None = None) -> list[np.ndarray]:
+    """Up to ``count`` evaluation images, HxWx3 uint8 at ``size`` x ``size``: a named set of
+    :data:`EVAL_SETS` (``facades``: the validation split) or a folder's readable images (the
+    paths of unreadable ones are appended to ``skipped``)."""
     if data in EVAL_SETS:
         return EVAL_SETS[data](count, size)
-    return _folder_images(data, count, size)
+    return _folder_images(data, count, size, skipped)
 
 
 def make_eval_masks(kind: str, count: int, size: int, seed: int = 0) -> list[np.ndarray]:
@@ -125,15 +137,16 @@ class EvalResult:
     ``examples``: column name -> the first images (``input``, each method, ``ground truth``).
     """
 
-    count: int
+    count: int  # images scored
     mask: str
+    skipped: list[str] = field(default_factory=list)  # unreadable files left out
     methods: dict[str, dict[str, Any]] = field(default_factory=dict)
     bins: dict[str, int] = field(default_factory=dict)
     examples: dict[str, list[np.ndarray]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {"count": self.count, "mask": self.mask, "methods": self.methods,
-                "bins": self.bins}
+        return {"count": self.count, "skipped": self.skipped, "mask": self.mask,
+                "methods": self.methods, "bins": self.bins}
 
 
 def _mean(rows: Sequence[dict[str, float]], keys: Sequence[str]) -> dict[str, float]:
@@ -224,9 +237,10 @@ def evaluate(
     plain = [m for m in models if m != AUTO] or [default_model_for(mask)]
     inpainters = {_column(m, adapt): load_inpainter(m, models=plain, adapt_steps=adapt,
                                                     device=device) for m in models}
-    images = load_eval_images(data, count, size)
+    skipped: list[str] = []
+    images = load_eval_images(data, count, size, skipped)
     masks = make_eval_masks(mask, len(images), size, seed)
-    res = EvalResult(count=len(images), mask=mask)
+    res = EvalResult(count=len(images), mask=mask, skipped=skipped)
     bins = [area_bin(float(m.mean())) for m in masks]
     res.bins = {b: bins.count(b) for b in AREA_BINS if b in bins}
     shown = list(zip(images[:keep_examples], masks[:keep_examples], strict=True))
