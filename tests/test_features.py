@@ -256,3 +256,12 @@ def test_table2_bench_quick_mode(tmp_path):
     assert out.returncode == 0, out.stderr
     names = {r["encoder"] for r in json.loads((tmp_path / "t.json").read_text())["results"]}
     assert names == {"random", "ce-region", "ce-center", "autoencoder", "supervised"}
+
+
+def test_options_the_run_would_ignore_or_trip_on_are_refused_first(tmp_path):
+    with pytest.raises(ConfigError, match="give --refine-width too"):
+        TrainConfig(mask="mixed", refine_lr_mult=10.0)
+    (tmp_path / "file").write_text("keep me")
+    with pytest.raises(Exception, match="is a file; name a folder"):
+        Trainer(TrainConfig(**TRAIN, mask="region", out=str(tmp_path / "file")))
+    assert (tmp_path / "file").read_text() == "keep me"

@@ -285,6 +285,10 @@ class TrainConfig:
             raise ConfigError(f"workers must be >= 0, got {self.workers}")
         if self.lambda_rec < 0 or self.lambda_adv < 0:
             raise ConfigError("lambda_rec and lambda_adv must be >= 0")
+        if self.refine_lr_mult != 1.0 and not self.refine_width:
+            raise ConfigError(f"refine_lr_mult={self.refine_lr_mult} sets the refinement "
+                              "stage's learning rate: give --refine-width too (there is no "
+                              "such stage without it)")
         if self.mask == NO_HOLE and self.lambda_adv > 0:
             raise ConfigError("mask='none' (the autoencoder) has no hole for the adversarial "
                               "loss to judge: give --lambda-adv 0")

@@ -141,6 +141,9 @@ class Trainer:
 
     # -- setup ------------------------------------------------------------------------
     def _check_out_dir(self, resume: bool) -> None:
+        if self.out.exists() and not self.out.is_dir():
+            raise TrainingError(f"--out {str(self.out)!r} is a file; name a folder for the run "
+                                "(nothing was written)")
         has_ckpt = (self.out / "last.json").exists()
         if not resume:
             if has_ckpt:
