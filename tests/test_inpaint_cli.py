@@ -425,3 +425,24 @@ def test_cli_adapt_with_a_model_and_refusals(tmp_path, model_files, capsys):
     assert _run_cli([*base, "-o", str(tmp_path / "q.png"), *model, "--adapt", "-1"]) == 2
     _one_error(capsys, "--adapt", ">= 0")
     assert not (tmp_path / "q.png").exists()
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--seed", "-1"], "--seed must be >= 0, got -1"),
+    (["--method", "AUTO"], "method names are lower case (--method auto)"),
+    (["--model", "facades-guided-128", "--adapt", "1", "--sketch", "MASK"],
+     "adaptation (--adapt) fills without a sketch"),
+    (["-o", "IMAGE/o.png"], "'IMAGE' is a file, not a folder"),
+])
+def test_bad_values_name_the_option_in_one_line(tmp_path, capsys, extra, message):
+    image, mask = tmp_path / "good.png", tmp_path / "m.png"
+    Image.fromarray(np.full((64, 64, 3), 120, np.uint8)).save(image)
+    hole = np.zeros((64, 64), np.uint8)
+    hole[20:40, 20:40] = 255
+    Image.fromarray(hole).save(mask)
+    extra = [a.replace("IMAGE", str(image)).replace("MASK", str(mask)) for a in extra]
+    out = [] if "-o" in extra else ["-o", str(tmp_path / "o.png")]
+    code = main(["inpaint", str(image), *out, "--mask", str(mask), *extra])
+    err = capsys.readouterr().err
+    assert code == 2 and message.replace("IMAGE", str(image)) in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "o.png").exists()

@@ -88,6 +88,9 @@ def _inpainter(args: argparse.Namespace) -> Callable[[], InpainterBase]:
     """How to build the inpainter that ``--method`` (auto or a classical method) or
     ``--model`` alone names; built by :func:`inpaint_files` once the files are checked."""
     method = args.method if args.method is not None else (None if args.model else AUTO)
+    if method is not None and method.lower() in METHODS and method not in METHODS:
+        raise UsageError(f"--method {method!r}: method names are lower case "
+                         f"(--method {method.lower()})")
     if method is not None and method not in METHODS:
         raise UsageError(f"--method {method!r} is not one of {', '.join(METHODS)}")
     if args.adapt and method not in (None, AUTO):
@@ -118,6 +121,8 @@ def _print(result: FileResult) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.adapt < 0:
         raise UsageError(f"--adapt must be >= 0 steps, got {args.adapt}")
+    if args.seed < 0:
+        raise UsageError(f"--seed must be >= 0, got {args.seed}")
     if args.feather < 0:
         raise UsageError(f"--feather must be >= 0, got {args.feather}")
     if not 0 < args.max_megapixels < float("inf"):

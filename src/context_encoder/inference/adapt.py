@@ -317,6 +317,11 @@ class AdaptedInpainter(InpainterBase):
     def __repr__(self) -> str:
         return f"AdaptedInpainter({self.inpainter!r}, steps={self.steps}, seed={self.seed})"
 
+    def check_sketch(self) -> None:
+        """Adaptation fine-tunes and fills without a sketch, whatever the model takes."""
+        raise ValueError(f"{self.name!r}: adaptation (--adapt) fills without a sketch; give "
+                         "--adapt 0 to follow the sketch, or leave the sketch out")
+
     def _fill(self, images: list[np.ndarray], masks: list[np.ndarray]) -> list[np.ndarray]:
         out = []
         for img, mask in zip(images, masks, strict=True):

@@ -46,6 +46,8 @@ def load_inpainter(name: str | os.PathLike = AUTO, *,
     """
     if int(adapt_steps) < 0:
         raise ValueError(f"adaptation steps must be >= 0, got {adapt_steps}")
+    if int(seed) < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
     name = os.fspath(name)
     if name == AUTO:
         return AutoInpainter((Inpainter.DEFAULT_MODEL,) if models is None else models,

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import UsageError
-from ..io.files import check_output, same_file
+from ..io.files import check_output, check_output_file, same_file
 from ..io.images import (
     DEFAULT_MAX_PIXELS,
     IMAGE_EXTENSIONS,
@@ -203,6 +203,7 @@ def _one_file(src: Path, output: Path, holes: HoleSource, inpainter: InpainterOr
               ext: str | None, overwrite: bool) -> FileResult:
     out = output / (src.stem + (ext or src.suffix)) if output.is_dir() else output
     _check_write_format(out)
+    check_output_file(out, "image")  # e.g. a path below a file: say so, not [Errno 17]
     check_output(out, inputs=[src, *holes.files()], overwrite=overwrite)
     try:  # read the inputs before the (slower) model so that bad inputs fail fast
         loaded = holes.read(src, Path(src.name))
