@@ -206,3 +206,24 @@ def test_killed_checkpoint_write_is_cleaned_at_next_start(run, tmp_path):
     assert json.loads((run / "last.json").read_text())["step"] == 3
     assert {p.name for p in find_checkpoint(run).iterdir()} == {
         "generator.safetensors", "discriminator.safetensors", "state.pt", "config.json"}
+
+
+def test_weights_of_other_shapes_are_one_short_line(tmp_path):
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    from context_encoder import Generator, ModelConfig
+    from context_encoder.checkpoint import CheckpointError, load_generator, save_generator
+
+    cfg = ModelConfig(image_size=64, task="full", bottleneck="channelwise", enc_width=8,
+                      dec_width=8, disc_width=8)
+    path = save_generator(Generator(cfg), tmp_path / "g.safetensors", half=False)
+    weights, meta = load_file(str(path)), safe_open(str(path), "pt").metadata()
+    weights["encoder.0.0.weight"] = torch.zeros(8, 3, 4, 4)
+    del weights["decoder.0.0.weight"]
+    save_file(weights, str(tmp_path / "bad.safetensors"), metadata=meta)
+    with pytest.raises(CheckpointError) as e:
+        load_generator(tmp_path / "bad.safetensors")
+    message = str(e.value)
+    assert "1 tensor(s) missing (e.g. 'decoder.0.0.weight')" in message
+    assert "(8, 3, 4, 4) where (8, 4, 4, 4) is expected" in message and len(message) < 300

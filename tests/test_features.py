@@ -265,3 +265,7 @@ def test_options_the_run_would_ignore_or_trip_on_are_refused_first(tmp_path):
     with pytest.raises(Exception, match="is a file; name a folder"):
         Trainer(TrainConfig(**TRAIN, mask="region", out=str(tmp_path / "file")))
     assert (tmp_path / "file").read_text() == "keep me"
+    with pytest.raises(Exception, match=r"lower --width .* or --refine-width \(100000\)"):
+        Trainer(TrainConfig(**TRAIN, mask="mixed", refine_width=100000,
+                            out=str(tmp_path / "huge")))
+    assert not (tmp_path / "huge").exists()

@@ -59,6 +59,7 @@ __all__ = [
     "restore_train_state",
     "save_checkpoint",
     "save_generator",
+    "state_mismatch",
     "train_state",
 ]
 
@@ -395,9 +396,30 @@ def load_generator(
     try:
         gen = Generator(info["config"])
         gen.load_state_dict(weights)
-    except (ConfigError, ValueError, TypeError, RuntimeError) as e:
+    except RuntimeError as e:  # PyTorch lists every key: say what differs, in one line
+        raise CheckpointError(f"{info['source']!r} does not match its model config: "
+                              f"{state_mismatch(gen.state_dict(), weights)}") from e
+    except (ConfigError, ValueError, TypeError) as e:
         raise CheckpointError(f"{info['source']!r} does not match its model config: {e}") from e
     return gen.to(device).eval(), info
+
+
+def state_mismatch(expected: dict[str, torch.Tensor], got: dict[str, torch.Tensor]) -> str:
+    """How ``got`` differs from ``expected`` (two state dicts), in one short line: how many
+    tensors are missing, unexpected or of another shape, with one example of each."""
+    missing = [k for k in expected if k not in got]
+    extra = [k for k in got if k not in expected]
+    shapes = [k for k in expected if k in got and expected[k].shape != got[k].shape]
+    parts = []
+    if missing:
+        parts.append(f"{len(missing)} tensor(s) missing (e.g. {missing[0]!r})")
+    if extra:
+        parts.append(f"{len(extra)} unexpected (e.g. {extra[0]!r})")
+    if shapes:
+        k = shapes[0]
+        parts.append(f"{len(shapes)} of another shape (e.g. {k!r}: "
+                     f"{tuple(got[k].shape)} where {tuple(expected[k].shape)} is expected)")
+    return "; ".join(parts) or "the weights do not load"
 
 
 def read_generator_weights(name_or_path: str | Path, which: str = "best"

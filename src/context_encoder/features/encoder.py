@@ -84,7 +84,7 @@ class Encoder(nn.Module):
         """The encoder of a shipped model (``context-encoder models`` lists them), an
         exported ``.safetensors`` file, or a run folder (its ``best`` checkpoint, or
         ``which="last"``), in eval mode."""
-        from ..checkpoint import CheckpointError, model_name, read_generator_weights
+        from ..checkpoint import CheckpointError, model_name, read_generator_weights, state_mismatch
 
         weights, info = read_generator_weights(name_or_path, which)
         encoder = cls(info["config"])
@@ -93,7 +93,8 @@ class Encoder(nn.Module):
             encoder.stages.load_state_dict(state)
         except RuntimeError as e:
             raise CheckpointError(f"{info['source']!r}: its encoder does not match its model "
-                                  f"config: {e}") from e
+                                  f"config: {state_mismatch(encoder.stages.state_dict(), state)}"
+                                  ) from e
         encoder.source = model_name(name_or_path)
         return encoder.eval()
 

@@ -3,7 +3,7 @@ guidance), the refinement stage, and the warm start that builds a gated and/or g
 model from a plain one."""
 
 from .discriminator import Discriminator
-from .generator import Generator
+from .generator import Generator, parameter_count
 from .inputs import MEAN_FILL, model_input
 from .layers import ChannelwiseFC, FCBottleneck, FCExpand, GatedConv
 from .refiner import Refiner
@@ -21,4 +21,5 @@ __all__ = [
     "discriminator_from_plain",
     "gated_from_plain",
     "model_input",
+    "parameter_count",
 ]

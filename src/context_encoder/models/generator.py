@@ -46,7 +46,8 @@ from .layers import (
 )
 from .refiner import Refiner
 
-__all__ = ["Generator", "build_encoder", "decoder_channels", "encoder_channels"]
+__all__ = ["Generator", "build_encoder", "decoder_channels", "encoder_channels",
+           "parameter_count"]
 
 
 def encoder_channels(cfg: ModelConfig) -> list[int]:
@@ -71,6 +72,13 @@ def decoder_channels(cfg: ModelConfig) -> list[int]:
     num_up = (cfg.output_size // 4).bit_length() - 1
     w = cfg.dec_width
     return [max(w, w * 8 >> (i + 1)) for i in range(num_up - 1)]
+
+
+def parameter_count(cfg: ModelConfig) -> int:
+    """The generator's parameters for ``cfg``, counted on the meta device: nothing is
+    allocated, so an absurd width is measured before it is built."""
+    with torch.device("meta"):
+        return sum(p.numel() for p in Generator(cfg).parameters())
 
 
 class Generator(nn.Module):

@@ -52,7 +52,7 @@ from ..errors import TrainingError
 from ..io.files import atomic_write_text
 from ..losses import center_loss_weights, discriminator_loss, full_loss_weights, generator_loss
 from ..masks import NO_HOLE, composite
-from ..models import MEAN_FILL, Discriminator, Generator, model_input
+from ..models import MEAN_FILL, Discriminator, Generator, model_input, parameter_count
 from ..models.warm_start import gated_from_plain
 from ..runtime import default_workers, resolve_device, resolve_precision
 from .logging import RunLog
@@ -113,6 +113,7 @@ class Trainer:
 
         # Everything that can fail on bad input is checked before any work or writing.
         self._check_out_dir(resume)
+        self._check_model_size()
         if cfg.init is not None and not resume:
             self._check_init(cfg.init)
         self.train_images = make_image_dataset(cfg.data, cfg.image_size, split="train",
@@ -166,6 +167,22 @@ class Trainer:
             warnings.warn(
                 f"--resume with changed training options ({', '.join(changed)}): the run "
                 "will differ from one trained uninterrupted with either setting", stacklevel=3)
+
+    def _check_model_size(self) -> None:
+        """Refuse, before anything is allocated, a generator whose weights, gradients and
+        Adam state (16 bytes a parameter) would take more than half the device's memory."""
+        params = parameter_count(self.model_config)
+        need = params * 16
+        if self.device.type == "cuda":
+            have = torch.cuda.get_device_properties(self.device).total_memory
+        else:
+            have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        if need > have / 2:
+            raise TrainingError(
+                f"the generator would have {params:,} parameters, {need / 1e9:.1f} GB with its "
+                f"gradients and Adam state, over half of this {self.device.type}'s "
+                f"{have / 1e9:.1f} GB: lower --width (now {self.cfg.width}), --bottleneck-dim "
+                f"({self.cfg.bottleneck_dim}) or --refine-width ({self.cfg.refine_width})")
 
     def _check_init(self, source: str) -> None:
         """``--init``: the model must have this run's model config (read from its metadata),
