@@ -269,3 +269,10 @@ def test_options_the_run_would_ignore_or_trip_on_are_refused_first(tmp_path):
         Trainer(TrainConfig(**TRAIN, mask="mixed", refine_width=100000,
                             out=str(tmp_path / "huge")))
     assert not (tmp_path / "huge").exists()
+
+
+def test_init_and_resume_together_are_refused(tmp_path, capsys):
+    assert main(["train", "--init", "facades-freeform-128", "--resume", "--out",
+                 str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "--init starts a new run" in err and len(err.strip().splitlines()) == 1

@@ -64,6 +64,9 @@ def options(args: argparse.Namespace) -> TrainConfig:
     """The run's options: a resumed run's, then the config file's, then the flags'."""
     if args.steps is not None and args.epochs is not None:
         raise UsageError("give --steps or --epochs, not both")
+    if args.resume and args.init is not None:
+        raise UsageError("--init starts a new run from a model; --resume continues the run in "
+                         "--out from its last checkpoint: give one of them")
     values: dict[str, Any] = _saved_options(args.out or TrainConfig.out) if args.resume else {}
     source = "options"
     if args.config:
