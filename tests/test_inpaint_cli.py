@@ -423,7 +423,9 @@ def test_cli_adapt_with_a_model_and_refusals(tmp_path, model_files, capsys):
                      "--adapt", "2"]) == 2
     _one_error(capsys, "--adapt", "classical")
     assert _run_cli([*base, "-o", str(tmp_path / "q.png"), *model, "--adapt", "-1"]) == 2
-    _one_error(capsys, "--adapt", ">= 0")
+    _one_error(capsys, "--adapt", "must be in 0..1000")
+    assert _run_cli([*base, "-o", str(tmp_path / "q.png"), *model, "--adapt", "1000000000"]) == 2
+    _one_error(capsys, "--adapt", "must be in 0..1000, got 1000000000")
     assert not (tmp_path / "q.png").exists()
 
 

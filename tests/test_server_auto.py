@@ -67,3 +67,5 @@ def test_the_chosen_method_is_named(client: TestClient) -> None:
 def test_adapt_steps_must_not_be_negative() -> None:
     with pytest.raises(ValueError, match="adapt_steps"):
         create_app(device="cpu", adapt_steps=-1)
+    with pytest.raises(ValueError, match="adapt_steps must be in 0..1000"):
+        create_app(device="cpu", adapt_steps=10**9)  # the first request would never return

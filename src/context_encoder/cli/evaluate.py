@@ -14,6 +14,7 @@ from ..evaluation import (
     write_json,
     write_report,
 )
+from ..inference.adapt import check_steps
 
 __all__ = ["add_parser"]
 
@@ -43,6 +44,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--report", help="write an HTML report into this folder")
 
     def run(args) -> int:
+        check_steps(args.adapt, "--adapt")
         # Bad output paths fail here, not after the whole evaluation has run.
         if args.json_out:
             check_output_file(args.json_out, "--json file")

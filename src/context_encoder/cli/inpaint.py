@@ -30,6 +30,7 @@ from ..inference import (
     inpaint_files,
     load_inpainter,
 )
+from ..inference.adapt import check_steps
 from ..io.images import DEFAULT_MAX_PIXELS
 
 __all__ = ["add_parser"]
@@ -119,8 +120,7 @@ def _print(result: FileResult) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.adapt < 0:
-        raise UsageError(f"--adapt must be >= 0 steps, got {args.adapt}")
+    check_steps(args.adapt, "--adapt")
     if args.seed < 0:
         raise UsageError(f"--seed must be >= 0, got {args.seed}")
     if args.feather < 0:

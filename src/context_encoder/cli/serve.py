@@ -9,6 +9,7 @@ import socket
 from typing import Any
 
 from ..errors import UsageError
+from ..inference.adapt import check_steps
 from ..io.images import DEFAULT_MAX_PIXELS
 from ..server import (
     DEFAULT_BODY_TIMEOUT,
@@ -76,8 +77,7 @@ def add_parser(sub: Any) -> None:
 def _check(args: argparse.Namespace) -> None:
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be in 0..65535, got {args.port}")
-    if args.adapt < 0:
-        raise UsageError(f"--adapt must be >= 0, got {args.adapt}")
+    check_steps(args.adapt, "--adapt")
     for name in ("workers", "max_queue", "max_uploads"):
         value = getattr(args, name)
         if value is not None and value < 1:

@@ -20,6 +20,7 @@ from ..checkpoint import model_name
 from ..config import MEAN_RGB, center_span
 from ..errors import UsageError
 from ..inference import AUTO, Filled, InpainterBase, load_inpainter
+from ..inference.adapt import check_steps
 from ..masks import EVAL_MASK_KINDS, get_mask_generator
 from ..metrics import AREA_BINS, area_bin, hole_metrics
 
@@ -230,8 +231,7 @@ def evaluate(
     """
     if count < 1:
         raise UsageError(f"count must be >= 1, got {count}")
-    if adapt < 0:
-        raise UsageError(f"adapt must be >= 0 steps, got {adapt}")
+    check_steps(adapt, "adapt")
     names = list(available_baselines()) if methods is None else list(methods)
     baselines = {name: get_baseline(name) for name in names}
     plain = [m for m in models if m != AUTO] or [default_model_for(mask)]

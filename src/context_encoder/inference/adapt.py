@@ -40,6 +40,7 @@ import numpy as np
 import torch
 
 from ..config import MEAN_RGB, ModelConfig
+from ..errors import UsageError
 from ..losses import center_loss_weights, full_loss_weights, weighted_l2
 from ..masks import get_mask_generator
 from ..models import Generator, model_input
@@ -50,6 +51,7 @@ from .inpainter import Inpainter
 from .windows import WindowGeometry
 
 __all__ = [
+    "MAX_STEPS",
     "AdaptedInpainter",
     "DEFAULT_BATCH",
     "DEFAULT_LR",
@@ -301,6 +303,19 @@ def adapted_inpainter(inpainter: Inpainter, rgb01: np.ndarray, hole: np.ndarray,
                      precision=inpainter.amp_dtype, feather=inpainter.feather,
                      name=f"{inpainter.name}+adapt", batch_size=inpainter.batch_size,
                      pipeline=inpainter.pipeline, compile_mode=inpainter.compile_mode)
+
+
+#: The most adaptation steps a call may ask for: far past where the fill stops improving
+#: (docs/auto.md), and a few minutes on a 2-core CPU for a photo of a megapixel.
+MAX_STEPS = 1000
+
+
+def check_steps(steps: int, name: str = "adaptation steps") -> int:
+    """``steps`` as an int; ``UsageError`` naming ``name`` outside 0 .. :data:`MAX_STEPS`."""
+    steps = int(steps)
+    if not 0 <= steps <= MAX_STEPS:
+        raise UsageError(f"{name} must be in 0..{MAX_STEPS}, got {steps}")
+    return steps
 
 
 class AdaptedInpainter(InpainterBase):

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from ..baselines import BASELINES
-from .adapt import AdaptedInpainter
+from .adapt import AdaptedInpainter, check_steps
 from .auto import AUTO, AutoInpainter
 from .base import InpainterBase
 from .classical import BaselineInpainter
@@ -44,8 +44,7 @@ def load_inpainter(name: str | os.PathLike = AUTO, *,
     :func:`~context_encoder.checkpoint.model_name`). Unknown names and unreadable models
     raise ``ValueError`` (:class:`~context_encoder.errors.CheckpointError` for models).
     """
-    if int(adapt_steps) < 0:
-        raise ValueError(f"adaptation steps must be >= 0, got {adapt_steps}")
+    check_steps(adapt_steps)
     if int(seed) < 0:
         raise ValueError(f"seed must be >= 0, got {seed}")
     name = os.fspath(name)

@@ -28,6 +28,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from .. import __version__
+from ..inference.adapt import check_steps
 from ..io.images import DEFAULT_MAX_PIXELS, INPUT_FORMATS
 from .defaults import DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_WORKERS
 from .errors import ApiError
@@ -87,8 +88,7 @@ def create_app(
                     max_queue=max_queue, max_uploads=max_uploads, body_timeout=body_timeout)
     trusted_hosts = _checked_hosts(trusted_hosts)
 
-    if adapt_steps < 0:
-        raise ValueError(f"adapt_steps must be >= 0, got {adapt_steps}")
+    check_steps(adapt_steps, "adapt_steps")
     store = ModelStore(None if model is None else str(model), device, adapt_steps)
     store.get(store.default)  # load the default model (and auto's) now: fail fast
     service = Service(store, limits, device=str(store.get(store.model).device))
