@@ -395,12 +395,13 @@ def load_generator(
     weights, info = read_generator_weights(name_or_path, which)
     try:
         gen = Generator(info["config"])
+    except (ConfigError, ValueError, TypeError) as e:
+        raise CheckpointError(f"{info['source']!r} does not match its model config: {e}") from e
+    try:
         gen.load_state_dict(weights)
     except RuntimeError as e:  # PyTorch lists every key: say what differs, in one line
         raise CheckpointError(f"{info['source']!r} does not match its model config: "
                               f"{state_mismatch(gen.state_dict(), weights)}") from e
-    except (ConfigError, ValueError, TypeError) as e:
-        raise CheckpointError(f"{info['source']!r} does not match its model config: {e}") from e
     return gen.to(device).eval(), info
 
 

@@ -14,7 +14,8 @@ from PIL import Image
 
 from ..io.images import IMAGE_EXTENSIONS, probe_image, read_rgb8
 
-__all__ = ["IMAGE_EXTENSIONS", "ImageFolderDataset", "find_images", "read_image_rgb"]
+__all__ = ["IMAGE_EXTENSIONS", "ImageFolderDataset", "center_square", "find_images",
+           "read_image_rgb", "shorter_side_to"]
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,23 @@ def read_image_rgb(path: str | Path) -> np.ndarray:
     """Read an image as HxWx3 uint8 RGB with its EXIF orientation applied (an alpha
     channel composited over white). Raises ``ImageError`` naming the file."""
     return read_rgb8(path)
+
+
+def shorter_side_to(rgb: np.ndarray, side: int, at_least: int) -> np.ndarray:
+    """``rgb`` (HxWx3 uint8) resized (bicubic) so that its shorter side is ``side`` and
+    neither side is under ``at_least``."""
+    h, w = rgb.shape[:2]
+    scale = side / min(h, w)
+    nh, nw = max(at_least, round(h * scale)), max(at_least, round(w * scale))
+    return np.array(Image.fromarray(rgb).resize((nw, nh), Image.BICUBIC))  # writable
+
+
+def center_square(rgb: np.ndarray, size: int) -> np.ndarray:
+    """``rgb`` (HxWx3 uint8) with its shorter side to ``size`` and the centre cropped:
+    ``(size, size, 3)``, as the folders are read for evaluation."""
+    a = shorter_side_to(rgb, size, size)
+    y, x = (a.shape[0] - size) // 2, (a.shape[1] - size) // 2
+    return np.ascontiguousarray(a[y:y + size, x:x + size])
 
 
 class ImageFolderDataset(torch.utils.data.Dataset):
@@ -72,11 +90,8 @@ class ImageFolderDataset(torch.utils.data.Dataset):
         return len(self.files)
 
     def _prepare(self, a: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
-        h, w = a.shape[:2]
-        scale = self.load_size / min(h, w)
-        nh, nw = max(self.size, round(h * scale)), max(self.size, round(w * scale))
-        img = Image.fromarray(a).resize((nw, nh), Image.BICUBIC)
-        a = np.asarray(img)
+        a = shorter_side_to(a, self.load_size, self.size)
+        nh, nw = a.shape[:2]
         if self.train:
             y = int(rng.integers(0, nh - self.size + 1))
             x = int(rng.integers(0, nw - self.size + 1))

@@ -84,19 +84,18 @@ def _folder_images(folder: str, count: int, size: int,
     """Up to ``count`` readable images of a folder, in name order: shorter side to ``size``,
     center crop. An unreadable file is left out (never replaced by another image), warned
     about and its path appended to ``skipped``."""
-    from ..data import ImageFolderDataset
+    from ..data import center_square, find_images, read_image_rgb
 
-    ds = ImageFolderDataset(folder, size=size, load_size=size, train=False)
     images = []
-    for i, path in enumerate(ds.files):
+    for path in find_images(folder):
         if len(images) == count:
             break
-        t = ds[i]  # (3, size, size) in [-1, 1]; for an unreadable file, another file's
-        if path in ds.bad_files:
+        try:
+            images.append(center_square(read_image_rgb(path), size))
+        except ValueError as e:
+            logger.warning("skipping %s", e)
             if skipped is not None:
                 skipped.append(str(path))
-            continue
-        images.append(((t.permute(1, 2, 0).numpy() + 1) * 127.5).round().astype(np.uint8))
     if len(images) < count:
         logger.warning("%s has %d readable images, fewer than --count %d", folder,
                        len(images), count)

@@ -14,11 +14,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
 from ..data.facades.attributes import ATTRIBUTES, facade_attributes, label_split_id
 from ..data.facades.render import render_chw
-from ..data.folder import IMAGE_EXTENSIONS, read_image_rgb
+from ..data.folder import IMAGE_EXTENSIONS, center_square, read_image_rgb
 
 __all__ = ["FACADE_ATTRIBUTE", "LabelledSet", "Split", "facade_set", "folder_set"]
 
@@ -120,16 +119,6 @@ def facade_set(attribute: str = FACADE_ATTRIBUTE, size: int = 128,
     return LabelledSet(f"facades ({attribute})", ATTRIBUTES[attribute], size=size, **splits)
 
 
-def _square(rgb: np.ndarray, size: int) -> np.ndarray:
-    """Shorter side to ``size``, centre crop: (3, size, size) uint8."""
-    h, w = rgb.shape[:2]
-    scale = size / min(h, w)
-    nw, nh = max(size, round(w * scale)), max(size, round(h * scale))
-    a = np.asarray(Image.fromarray(rgb).resize((nw, nh), Image.BICUBIC))
-    y, x = (nh - size) // 2, (nw - size) // 2
-    return np.ascontiguousarray(a[y:y + size, x:x + size].transpose(2, 0, 1))
-
-
 def folder_set(root: str | Path, size: int = 128, seed: int = 0) -> LabelledSet:
     """A folder of class subfolders (``root/<class>/<image>``, images found recursively in
     each) as a labelled set: each class split into train, val and test
@@ -151,7 +140,7 @@ def folder_set(root: str | Path, size: int = 128, seed: int = 0) -> LabelledSet:
         images = []
         for path in files:
             try:
-                images.append(_square(read_image_rgb(path), size))
+                images.append(center_square(read_image_rgb(path), size).transpose(2, 0, 1))
             except ValueError as e:
                 skipped += 1
                 logger.warning("skipping %s", e)
