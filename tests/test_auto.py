@@ -157,3 +157,66 @@ def test_load_inpainter_names():
         load_inpainter("ns", adapt_steps=3)
     with pytest.raises(ValueError, match="no-such-model"):
         load_inpainter("no-such-model")
+
+
+def test_many_holes_are_probed_once_per_size_class(tiny_model, monkeypatch):
+    """Dust: hundreds of one-pixel holes and a few larger ones cost one probing per size
+    class, the classes share their choice, and every hole pixel is filled."""
+    from context_encoder.inference.auto import inpainter as auto_module
+
+    calls = []
+    real = auto_module.choose_filler
+
+    def counting(rgb01, hole, *args, **kwargs):
+        calls.append(int(hole.sum()))
+        return real(rgb01, hole, *args, **kwargs)
+
+    monkeypatch.setattr(auto_module, "choose_filler", counting)
+    img = np.tile(_photo(), (3, 3, 1))  # 288 x 384
+    rng = np.random.default_rng(0)
+    mask = np.zeros(img.shape[:2], bool)
+    mask.flat[rng.choice(mask.size, 600, replace=False)] = True
+    mask[100:120, 200:220] = True
+    mask[200:230, 40:60] = True
+    filled = AutoInpainter([tiny_model], methods=["telea", "ns"]).fill(img, mask)
+    groups = len(filled.choices)
+    assert groups > AutoInpainter([tiny_model]).probes.units
+    assert len(calls) <= 8 < groups
+    shared = [c for c in filled.choices if c.reason.endswith("shared")]
+    assert len(shared) == groups - len(calls)
+    assert sum(c.pixels for c in filled.choices) == mask.sum()
+    assert np.array_equal(filled.image[~mask], img[~mask])
+    assert not np.array_equal(filled.image[mask], img[mask])
+
+
+def test_a_few_holes_are_probed_one_by_one():
+    from context_encoder.inference.auto.units import probe_units
+
+    assert probe_units([5, 9, 7], [3, 4, 3], limit=3) == [(0, [0]), (1, [1]), (2, [2])]
+    units = probe_units([1, 1, 2, 50, 60, 1], [1, 1, 2, 8, 9, 1], limit=3)
+    # classes by the side's power of two (1; 2; 8; 9 -> 16), each probed on its median group
+    assert units == [(1, [0, 1, 5]), (2, [2]), (3, [3]), (4, [4])]
+
+
+def test_probing_and_filling_run_on_a_crop_around_the_holes(tiny_model, monkeypatch):
+    """A small hole in a large photo: the candidates see its neighbourhood, not the photo."""
+    from context_encoder.inference.auto import inpainter as auto_module
+
+    seen = []
+    real = auto_module.choose_filler
+
+    def recording(rgb01, hole, *args, **kwargs):
+        seen.append(rgb01.shape[:2])
+        return real(rgb01, hole, *args, **kwargs)
+
+    monkeypatch.setattr(auto_module, "choose_filler", recording)
+    img = np.tile(_photo(), (12, 12, 1))  # 1152 x 1536
+    mask = np.zeros(img.shape[:2], bool)
+    mask[500:516, 700:716] = True
+    auto = AutoInpainter([tiny_model], methods=["telea", "ns"])
+    fills = []
+    monkeypatch.setattr(auto, "_candidates", lambda rgb, hole: (
+        fills.append(rgb.shape[:2]) or AutoInpainter._candidates(auto, rgb, hole)))
+    out = auto(img, mask)
+    assert seen and all(h * w < img.shape[0] * img.shape[1] / 20 for h, w in seen + fills)
+    assert np.array_equal(out[~mask], img[~mask])

@@ -6,6 +6,12 @@ every candidate method fills the probes, and the fill that comes closest to the 
 on the probes fills the real hole: a mix of the candidates' fills, weighted as the probes
 say (a single candidate when one is far ahead).
 
+What is probed (:mod:`.units`): each group of holes on its own when an image has at most
+``ProbeSettings.units`` groups; beyond that (a scan's dust: thousands of tiny holes), one
+typical group per size class, whose choice the class shares; probing and filling run on
+crops around the holes, so time and memory follow the pixels to fill and their context,
+not the number of holes or the photo's size (``python bench/auto_cost.py``).
+
 How :func:`choose_filler` works, for one hole (a boolean mask; the inpainter's group of
 components filled together):
 
@@ -42,7 +48,8 @@ PatchMatch and the shipped model for the hole kind (``python bench/auto_rule.py 
 then ``fit``); ``docs/auto.md`` gives the figures on those sets and on the report split.
 
 The pieces: :mod:`.candidates` (what can fill), :mod:`.probes` (where probe holes go),
-:mod:`.choose` (probing and the blend), :mod:`.settings` (:class:`ProbeSettings`,
+:mod:`.choose` (probing and the blend), :mod:`.units` (what is probed, on which crop),
+:mod:`.settings` (:class:`ProbeSettings`,
 :class:`Choice`) and :mod:`.inpainter` (:class:`AutoInpainter`).
 """
 

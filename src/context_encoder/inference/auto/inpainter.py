@@ -39,6 +39,7 @@ from ..windows import WindowGeometry, group_holes
 from .candidates import FillFn, classical_candidates, inpainter_filler
 from .choose import choose_filler
 from .settings import ProbeSettings
+from .units import around, class_settings, probe_pad, probe_units, union
 
 __all__ = ["AUTO", "AutoInpainter"]
 
@@ -122,42 +123,55 @@ class AutoInpainter(InpainterBase):
         return cands, set(learned)
 
     def _fill_one(self, rgb: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, list[GroupChoice]]:
-        cands, learned = self._candidates(rgb, mask)
+        """Choose and fill on the crop around the holes (:mod:`.units`): time and memory
+        follow the holes and their context, not the photo. The prediction comes back in a
+        zeroed photo-sized array of which only the hole pixels are written (the pages of a
+        fresh ``np.zeros`` are not committed until touched)."""
+        labels, groups = group_holes(mask, self.geometry)
+        sides = [max(g.box[2] - g.box[0], g.box[3] - g.box[1]) for g in groups]
+        y0, x0, y1, x1 = around(union(g.box for g in groups),
+                                max(self.geometry.size, 2 * max(sides)), mask.shape)
+        crop, hole, labels = to_rgb01(rgb[y0:y1, x0:x1]), mask[y0:y1, x0:x1], labels[y0:y1, x0:x1]
+        boxes = [(g.box[0] - y0, g.box[1] - x0, g.box[2] - y0, g.box[3] - x0) for g in groups]
+        group_of = np.zeros(int(labels.max()) + 1, np.int64)
+        for j, g in enumerate(groups):
+            group_of[g.labels] = j
+        ys, xs = np.nonzero(hole)
+        pixel_group = group_of[labels[ys, xs]]
+        pixels = np.bincount(pixel_group, minlength=len(groups))
+
+        cands, learned = self._candidates(crop, hole)
         default = _DEFAULT_METHOD if _DEFAULT_METHOD in cands else None
         models = [k for k in cands if k in learned]
         rng = np.random.default_rng(self.seed)
-        labels, groups = group_holes(mask, self.geometry)
-        chosen: list[tuple[np.ndarray, GroupChoice]] = []
-        for g in groups:
-            y0, x0, y1, x1 = g.box
-            sel = np.zeros_like(mask)
-            sel[y0:y1, x0:x1] = np.isin(labels[y0:y1, x0:x1], g.labels)
-            c = choose_filler(rgb, sel, cands, rng, unknown=mask, default=default,
-                              probes=self.probes, models=models)
-            chosen.append((sel, GroupChoice(g.box, len(g.labels), int(np.count_nonzero(sel)),
-                                            c.method, dict(c.scores), c.reason,
-                                            dict(c.weights))))
-        out = rgb.copy()
-        mix = np.zeros_like(rgb, dtype=np.float64)
-        # one call per method with any weight, with every hole unknown, side by side on
-        # threads (OpenCV and torch release the GIL); each group takes its share of each
-        # fill in its own pixels, summed in a fixed order
-        methods = list(dict.fromkeys(m for _, gc in chosen for m in gc.weights))
+        choices: list[GroupChoice] = [None] * len(groups)  # type: ignore[list-item]
+        for rep, members in probe_units(pixels, sides, self.probes.units):
+            s = self.probes if len(members) == 1 else class_settings(
+                self.probes, int(pixels[rep]), sides[rep])
+            cy0, cx0, cy1, cx1 = around(boxes[rep], probe_pad(sides[rep], s), hole.shape)
+            c = choose_filler(crop[cy0:cy1, cx0:cx1],
+                              np.isin(labels[cy0:cy1, cx0:cx1], groups[rep].labels), cands, rng,
+                              unknown=hole[cy0:cy1, cx0:cx1], default=default, probes=s,
+                              models=models)
+            for i in members:
+                choices[i] = GroupChoice(groups[i].box, len(groups[i].labels), int(pixels[i]),
+                                         c.method, dict(c.scores),
+                                         c.reason if i == rep else f"{c.reason}, shared",
+                                         dict(c.weights))
+        # one call per method with any weight, every hole unknown, side by side on threads
+        # (OpenCV and torch release the GIL); each hole pixel takes its group's mix
+        methods = list(dict.fromkeys(m for c in choices for m in c.weights))
+        weight = np.array([[c.weights.get(m, 0.0) for m in methods] for c in choices])
         with ThreadPoolExecutor(max_workers=max(1, min(len(methods), usable_cores()))) as pool:
-            fills = list(pool.map(lambda m: cands[m](rgb, mask), methods))
-        for method, result in zip(methods, fills, strict=True):
-            filled = np.asarray(result, np.float64)
-            for sel, gc in chosen:
-                if method in gc.weights:
-                    mix[sel] += gc.weights[method] * filled[sel]
-        for sel, _ in chosen:
-            out[sel] = mix[sel]
-        choices = [gc for _, gc in chosen]
+            fills = list(pool.map(lambda m: cands[m](crop, hole), methods))
+        mix = np.zeros((ys.size, 3), np.float64)
+        for k, result in enumerate(fills):  # summed in a fixed order
+            mix += weight[pixel_group, k][:, None] * np.asarray(result, np.float64)[ys, xs]
+        out = np.zeros((*mask.shape, 3), np.float32)
+        out[ys + y0, xs + x0] = mix
         logger.info("auto: %s", describe(choices))
         return out, choices
 
-
     def _fill_with_choices(self, images: list[np.ndarray], masks: list[np.ndarray]
                            ) -> list[tuple[np.ndarray, list[GroupChoice]]]:
-        return [self._fill_one(to_rgb01(img), mask)
-                for img, mask in zip(images, masks, strict=True)]
+        return [self._fill_one(img, mask) for img, mask in zip(images, masks, strict=True)]

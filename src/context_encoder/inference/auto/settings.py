@@ -24,9 +24,10 @@ class ProbeSettings:
     ridge: float = 0.1  # spreads the blend's weights (blend_weights)
     model_bonus_db: float = 3.0  # models' probe error counted this much lower per halving
     min_weight: float = 0.05  # blend weights below this are dropped (their fill is not run)
+    units: int = 16  # groups of holes probed one by one at most; beyond, by size class (.units)
 
     def __post_init__(self) -> None:
-        for name in ("count", "pixels", "side"):
+        for name in ("count", "pixels", "side", "units"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"ProbeSettings.{name} must be >= 1, got {getattr(self, name)}")
         if self.margin < 0 or self.reach <= 0 or self.switch_db < 0 or self.tile < 0:
