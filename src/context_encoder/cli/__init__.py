@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import ContextEncoderError
+from ..work import Progress, watched
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
@@ -59,7 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
-        return int(args.func(args) or 0)
+        with watched(progress=Progress()):  # adaptation's and auto's long loops, on stderr
+            return int(args.func(args) or 0)
     except (ContextEncoderError, ValueError, OSError) as e:
         print(f"context-encoder {args.command}: error: {e}", file=sys.stderr)
         return 2

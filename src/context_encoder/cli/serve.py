@@ -14,6 +14,7 @@ from ..io.images import DEFAULT_MAX_PIXELS
 from ..server import (
     DEFAULT_BODY_TIMEOUT,
     DEFAULT_MAX_UPLOAD_BYTES,
+    DEFAULT_REQUEST_TIMEOUT,
     DEFAULT_WORKERS,
     is_loopback,
     trusted_hosts_for,
@@ -39,11 +40,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--model", default=None, metavar="NAME|PATH",
                    help="the server's model: a shipped name or an exported .safetensors file / "
-                        f"run folder (default {Inpainter.DEFAULT_MODEL}); requests may name "
-                        "'auto' (the default unless --model is given: per hole, the mix of "
-                        "this model and the classical methods that best fills test holes cut "
-                        "into the photo), this "
-                        "model or a shipped one")
+                        f"run folder (default {Inpainter.DEFAULT_MODEL}), the default of "
+                        "requests; 'auto' makes auto the default. Requests may name 'auto' "
+                        "(per hole, the mix of this model and the classical methods that "
+                        "best fills test holes cut into the photo; several times the "
+                        "model's time), this model or a shipped one")
     p.add_argument("--adapt", type=int, default=0, metavar="STEPS",
                    help="auto also tries the model fine-tuned for STEPS steps on each photo "
                         "(default 0: off)")
@@ -66,6 +67,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--body-timeout", type=float, default=DEFAULT_BODY_TIMEOUT, metavar="S",
                    help="drop a request whose body sends nothing for S seconds: 408 "
                         f"(default {DEFAULT_BODY_TIMEOUT:g})")
+    p.add_argument("--request-timeout", type=float, default=DEFAULT_REQUEST_TIMEOUT,
+                   metavar="S", help="stop a request's work after S seconds, waiting "
+                   f"included: 503 (default {DEFAULT_REQUEST_TIMEOUT:g})")
     p.add_argument("--allowed-host", action="append", default=[], metavar="HOST",
                    help="also accept this Host header (repeatable; e.g. the name a reverse "
                         "proxy forwards). Bound to loopback, only 127.0.0.1, localhost and "
@@ -82,7 +86,7 @@ def _check(args: argparse.Namespace) -> None:
         value = getattr(args, name)
         if value is not None and value < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
-    for name in ("max_upload_mb", "max_megapixels", "body_timeout"):
+    for name in ("max_upload_mb", "max_megapixels", "body_timeout", "request_timeout"):
         value = getattr(args, name)
         if not value > 0:
             raise UsageError(f"--{name.replace('_', '-')} must be positive, got {value:g}")
@@ -138,6 +142,7 @@ def run(args: argparse.Namespace) -> int:
             max_queue=args.max_queue,
             max_uploads=args.max_uploads,
             body_timeout=args.body_timeout,
+            request_timeout=args.request_timeout,
             trusted_hosts=trusted_hosts,
         )
     except BaseException:

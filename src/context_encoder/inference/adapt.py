@@ -46,6 +46,7 @@ from ..masks import get_mask_generator
 from ..models import Generator, model_input
 from ..pixels import check_rgb01, reflect_index, to_rgb01
 from ..runtime import resolve_precision
+from ..work import tick
 from .base import InpainterBase
 from .inpainter import Inpainter
 from .windows import WindowGeometry
@@ -282,6 +283,7 @@ def adapt_generator(generator: Generator, config: ModelConfig, rgb01: np.ndarray
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        tick("adapting the model (steps)", step + 1, steps)
         if step == 0 or step == steps - 1:
             logger.debug("adapt step %d/%d: loss %.5f", step + 1, steps, loss.item())
     logger.info("adapted %s model for %d steps (windows %s px) in %.1f s", config.task, steps,

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from .defaults import (
     DEFAULT_BODY_TIMEOUT,
     DEFAULT_MAX_UPLOAD_BYTES,
+    DEFAULT_REQUEST_TIMEOUT,
     DEFAULT_WORKERS,
     LOOPBACK_HOSTS,
     is_loopback,
@@ -20,7 +21,8 @@ from .defaults import (
 if TYPE_CHECKING:
     from .app import create_app
 
-__all__ = ["DEFAULT_BODY_TIMEOUT", "DEFAULT_MAX_UPLOAD_BYTES", "DEFAULT_WORKERS",
+__all__ = ["DEFAULT_BODY_TIMEOUT", "DEFAULT_MAX_UPLOAD_BYTES", "DEFAULT_REQUEST_TIMEOUT",
+           "DEFAULT_WORKERS",
            "LOOPBACK_HOSTS", "create_app", "is_loopback", "trusted_hosts_for"]
 
 def __getattr__(name: str) -> Any:

@@ -9,7 +9,7 @@ Every error is JSON ``{"error": "..."}``: 400 malformed request (or a Host heade
 ``trusted_hosts``), 408 a body that stopped arriving, 413 body over the upload limit or
 image over the pixel limit (checked from the header, before decoding), 415 not an image,
 422 mask / box that does not fit the image, 500 unexpected failures, 503 server busy (with
-``Retry-After``).
+``Retry-After``) or a request over its time limit.
 
 A request's body is received first (at most ``max_uploads`` at once, each within
 ``body_timeout`` seconds of silence), then the request is admitted (at most ``max_queue``
@@ -30,7 +30,12 @@ from fastapi.staticfiles import StaticFiles
 from .. import __version__
 from ..inference.adapt import check_steps
 from ..io.images import DEFAULT_MAX_PIXELS, INPUT_FORMATS
-from .defaults import DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_WORKERS
+from .defaults import (
+    DEFAULT_BODY_TIMEOUT,
+    DEFAULT_MAX_UPLOAD_BYTES,
+    DEFAULT_REQUEST_TIMEOUT,
+    DEFAULT_WORKERS,
+)
 from .errors import ApiError
 from .middleware import AdmissionMiddleware, TrustedHostMiddleware, UploadMiddleware
 from .routes import STATIC_DIR, add_error_handlers, router
@@ -62,6 +67,7 @@ def create_app(
     max_queue: int | None = None,
     max_uploads: int | None = None,
     body_timeout: float = DEFAULT_BODY_TIMEOUT,
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
     trusted_hosts: list[str] | None = None,
 ) -> FastAPI:
     """Build the server: load ``model`` (a shipped name or a path; default
@@ -69,7 +75,9 @@ def create_app(
     (the first in the list: per hole, the best of ``model`` and the classical methods,
     tested on the photo itself; with ``adapt_steps`` > 0 also ``model`` fine-tuned on the
     photo), ``model`` or another shipped model; without a ``model`` field they get
-    ``auto`` when no ``model`` was given here, else ``model``.
+    ``model`` (what a burst of requests can afford; ``model="auto"`` makes ``auto`` the
+    default, over the shipped model). ``auto`` requests run in a lane of their own with
+    half the workers (at least one), so requests naming a model pass them.
 
     ``max_upload_bytes`` bounds the request body, ``max_pixels`` the width x height of
     uploaded images (checked from the header before decoding); ``workers`` is the number
@@ -77,7 +85,8 @@ def create_app(
     4 x ``workers``) the number of received requests admitted at once, processed or
     waiting; ``max_uploads`` (default 2 x ``max_queue``) the number of bodies received at
     once, each dropped (408) after ``body_timeout`` seconds without data. More requests are
-    answered 503 with ``Retry-After: 1``. ``trusted_hosts`` (default None: any) are the
+    answered 503 with ``Retry-After: 1``. A request's work stops when it has taken
+    ``request_timeout`` seconds (waiting included; answered 503) or its client has gone. ``trusted_hosts`` (default None: any) are the
     Host header values accepted, any port (``serve`` passes the loopback names when bound
     to loopback: DNS rebinding protection); others are answered 400. Other shipped models
     named in requests are loaded on first use and kept. Raises ``ValueError`` for a limit
@@ -85,7 +94,8 @@ def create_app(
     cannot be loaded.
     """
     limits = Limits(max_upload_bytes=max_upload_bytes, max_pixels=max_pixels, workers=workers,
-                    max_queue=max_queue, max_uploads=max_uploads, body_timeout=body_timeout)
+                    max_queue=max_queue, max_uploads=max_uploads, body_timeout=body_timeout,
+                    request_timeout=request_timeout)
     trusted_hosts = _checked_hosts(trusted_hosts)
 
     check_steps(adapt_steps, "adapt_steps")

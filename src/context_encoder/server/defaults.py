@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import ipaddress
 
-__all__ = ["DEFAULT_BODY_TIMEOUT", "DEFAULT_MAX_UPLOAD_BYTES", "DEFAULT_WORKERS",
+__all__ = ["DEFAULT_BODY_TIMEOUT", "DEFAULT_MAX_UPLOAD_BYTES", "DEFAULT_REQUEST_TIMEOUT",
+           "DEFAULT_WORKERS",
            "LOOPBACK_HOSTS", "is_loopback", "trusted_hosts_for"]
 
 #: Largest request body.
@@ -14,6 +15,9 @@ DEFAULT_MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 DEFAULT_WORKERS = 2
 #: Seconds a request body may send nothing before the request is dropped (408).
 DEFAULT_BODY_TIMEOUT = 10.0
+#: Seconds of work one request may take (waiting for a worker included) before it is
+#: stopped and answered 503.
+DEFAULT_REQUEST_TIMEOUT = 60.0
 
 #: Host header values accepted (any port) when the server is bound to a loopback address:
 #: a page elsewhere that rebinds its DNS name to 127.0.0.1 still sends its own name.

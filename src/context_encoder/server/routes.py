@@ -29,6 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .. import __version__
 from ..errors import CheckpointError
 from ..io.images import MEDIA_TYPES
+from ..work import Cancelled
 from .errors import ApiError, json_error
 from .service import OUTPUT_FORMATS, Job, Result, Service
 
@@ -172,11 +173,14 @@ def _checked_fields(mask: UploadFile | None, box: str | None, format: str | None
     return box, fmt
 
 
-async def _processed(service: Service, job: Job) -> Result:
+async def _processed(service: Service, job: Job, request: Request) -> Result:
     try:
-        return await service.run(service.process, job)
+        return await service.inpaint(job, request.is_disconnected)
     except ApiError:
         raise
+    except Cancelled as e:  # its client has gone: nobody reads this answer
+        logger.info("request stopped: %s", e)
+        raise ApiError(503, str(e)) from e
     except CheckpointError as e:
         logger.error("model %s cannot be loaded: %s", job.model, e)
         raise ApiError(500, f"model {job.model!r} cannot be loaded") from e
@@ -219,7 +223,7 @@ async def inpaint(
               box, name, fmt)
     if sketch is not None:
         job.sketch = await sketch.read()
-    result = await _processed(service, job)
+    result = await _processed(service, job, request)
     stem = Path(image.filename or "image").stem or "image"
     stem = re.sub(r"[^A-Za-z0-9._-]", "_", stem)[:80]
     headers = dict(result.headers)

@@ -1,20 +1,29 @@
-"""The work behind ``POST /api/v1/inpaint``: the server's limits, the worker pool and the
+"""The work behind ``POST /api/v1/inpaint``: the server's limits, the worker pools and the
 processing of one request (decode, check, inpaint, encode), all image bytes going through
-:mod:`context_encoder.io.images`."""
+:mod:`context_encoder.io.images`.
+
+Two pools: requests for ``auto`` (which probes several methods on each photo, and may adapt
+the model) run in a lane of their own with half the workers (at least one), so a request
+naming a model never waits behind them. Each request has a time limit
+(``Limits.request_timeout``, waiting included) and stops when its client has gone: the
+work stops at its next step (:func:`context_encoder.work.tick`), and the worker is free.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from ..inference import AUTO
 from ..io.images import (
     DEFAULT_MAX_PIXELS,
     MEDIA_TYPES,
@@ -26,11 +35,20 @@ from ..io.images import (
     output_format_for,
     size_text,
 )
-from .defaults import DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_WORKERS
+from ..work import Cancelled, watched
+from .defaults import (
+    DEFAULT_BODY_TIMEOUT,
+    DEFAULT_MAX_UPLOAD_BYTES,
+    DEFAULT_REQUEST_TIMEOUT,
+    DEFAULT_WORKERS,
+)
 from .errors import ApiError, image_errors
 from .store import ModelStore
 
-__all__ = ["EXTENSIONS", "OUTPUT_FORMATS", "Job", "Limits", "Result", "Service"]
+__all__ = ["EXTENSIONS", "OUTPUT_FORMATS", "POLL_S", "Job", "Limits", "Result", "Service"]
+
+#: Seconds between two checks whether a waiting request's client has gone.
+POLL_S = 0.2
 
 #: ``format`` values of a request -> the format written (``input``, also accepted, keeps
 #: the input's format where the server writes it, else PNG).
@@ -45,7 +63,8 @@ class Limits:
     """What one server accepts at once. ``max_queue`` (default 4 x ``workers``) bounds the
     requests waiting for a worker or processed, ``max_uploads`` (default 2 x
     ``max_queue``) the request bodies being received; memory stays bounded by about
-    ``(max_uploads + max_queue)`` x ``max_upload_bytes`` plus the decoded images."""
+    ``(max_uploads + max_queue)`` x ``max_upload_bytes`` plus the decoded images.
+    ``request_timeout``: seconds a request may take once admitted (503 past it)."""
 
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     max_pixels: int = DEFAULT_MAX_PIXELS
@@ -53,6 +72,7 @@ class Limits:
     max_queue: int | None = None
     max_uploads: int | None = None
     body_timeout: float = DEFAULT_BODY_TIMEOUT
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT
 
     def __post_init__(self) -> None:
         for name in ("max_upload_bytes", "max_pixels", "workers"):
@@ -65,8 +85,14 @@ class Limits:
         for name in ("max_queue", "max_uploads"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if not self.body_timeout > 0:
-            raise ValueError(f"body_timeout must be positive, got {self.body_timeout}")
+        for name in ("body_timeout", "request_timeout"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+
+    @property
+    def auto_workers(self) -> int:
+        """Workers of the ``auto`` lane: half the workers, at least one."""
+        return max(1, self.workers // 2)
 
 
 @dataclass
@@ -79,6 +105,14 @@ class Job:
     model: str
     format: str  # a key of OUTPUT_FORMATS or "input"
     sketch: bytes | None = None  # for a sketch-guided model: non-zero = a stroke
+    deadline: float = math.inf  # time.monotonic() by which the work must be done
+    stopped: str | None = None  # why the work must stop (set on the event loop)
+
+    def stop_reason(self) -> str | None:
+        """Why the work must stop now, or None (read by the worker at each step)."""
+        if self.stopped is None and time.monotonic() > self.deadline:
+            return "over the time limit"
+        return self.stopped
 
 
 @dataclass
@@ -101,7 +135,7 @@ class Service:
         self.uploading = 0
         #: Requests admitted: waiting for a worker or processed (see AdmissionMiddleware).
         self.in_progress = 0
-        self._pool: ThreadPoolExecutor | None = None
+        self._pools: dict[str, ThreadPoolExecutor] = {}
         self._pool_lock = threading.Lock()
 
     def busy(self, *, uploading: bool = False) -> str | None:
@@ -113,23 +147,46 @@ class Service:
             return f"server busy: {self.uploading} uploads in progress; retry later"
         return None
 
-    @property
-    def pool(self) -> ThreadPoolExecutor:
+    def _pool(self, lane: str) -> ThreadPoolExecutor:
         with self._pool_lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=self.limits.workers,
-                                                thread_name_prefix="inpaint")
-            return self._pool
+            if lane not in self._pools:
+                n = self.limits.auto_workers if lane == AUTO else self.limits.workers
+                self._pools[lane] = ThreadPoolExecutor(max_workers=n,
+                                                       thread_name_prefix=f"inpaint-{lane}")
+            return self._pools[lane]
 
     def shutdown(self) -> None:
         with self._pool_lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
+            pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
             pool.shutdown(wait=True, cancel_futures=True)
 
-    async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
+    async def run(self, fn: Callable[..., Any], *args: Any, lane: str = "model") -> Any:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.pool, functools.partial(fn, *args))
+        return await loop.run_in_executor(self._pool(lane), functools.partial(fn, *args))
+
+    async def inpaint(self, job: Job, gone: Callable[[], Awaitable[bool]]) -> Result:
+        """:meth:`process` ``job`` in its lane within ``limits.request_timeout``, checking
+        every :data:`POLL_S` seconds whether the client has gone (``gone()``); the work is
+        told to stop in either case, and is waited for, so that a worker is never taken by
+        work nobody waits for. 503 past the time limit; :class:`Cancelled` when the
+        client has gone (nobody to answer)."""
+        job.deadline = time.monotonic() + self.limits.request_timeout
+        lane = AUTO if job.model == AUTO else "model"
+        work = asyncio.ensure_future(self.run(self.process, job, lane=lane))
+        while not work.done():
+            await asyncio.wait({work}, timeout=POLL_S)
+            if job.stopped is None and not work.done() and await gone():
+                job.stopped = "the client has gone"
+        try:
+            return work.result()
+        except Cancelled as e:
+            if job.stopped is not None:
+                raise
+            done = f" ({e.progress})" if e.progress else ""
+            raise ApiError(503, f"stopped at this server's time limit of "
+                                f"{self.limits.request_timeout:g} s{done}; name a model "
+                                "instead of auto, or send a smaller image") from e
 
     def _decode_mask(self, data: bytes, what: str, w: int, h: int) -> np.ndarray:
         """An uploaded mask or sketch as an ``HxW`` boolean array (422 for another size)."""
@@ -153,7 +210,15 @@ class Service:
         return hole  # a hole covering the whole image: the inpainter's 422
 
     def process(self, job: Job) -> Result:
-        """Decode, check, inpaint and encode one request (in a worker thread)."""
+        """Decode, check, inpaint and encode one request (in a worker thread); stops with
+        :class:`Cancelled` when ``job.stop_reason()`` says so."""
+        with watched(stop=job.stop_reason):
+            reason = job.stop_reason()
+            if reason is not None:  # stopped while it waited for a worker
+                raise Cancelled(reason, "before it started")
+            return self._process(job)
+
+    def _process(self, job: Job) -> Result:
         t0 = time.perf_counter()
         if job.sketch is not None and not self.store.get(job.model).takes_sketch:
             raise ApiError(400, f"model {job.model!r} has no sketch input: send no 'sketch', "

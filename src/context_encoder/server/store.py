@@ -49,9 +49,12 @@ class ModelStore:
     def __init__(self, model: str | None, device: str, adapt_steps: int = 0) -> None:
         self.device = device
         self.adapt_steps = adapt_steps
-        source = model or Inpainter.DEFAULT_MODEL
+        auto_default = model == AUTO  # auto over the shipped model, named the default
+        source = Inpainter.DEFAULT_MODEL if model is None or auto_default else model
         self.model = model_name(source)  # the server's model, auto's learned candidate
-        self.default = AUTO if model is None else self.model
+        # the default is what a burst of requests can afford: the model (auto costs
+        # several methods per hole), unless auto was asked for
+        self.default = AUTO if auto_default else self.model
         self._source: dict[str, str] = {n: n for n in _shipped()}
         self._source[self.model] = source
         self._loaded: dict[str, InpainterBase] = {}

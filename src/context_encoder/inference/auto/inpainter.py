@@ -32,6 +32,7 @@ from ...checkpoint import model_name
 from ...config import ModelConfig
 from ...pixels import to_rgb01
 from ...runtime import usable_cores
+from ...work import tick
 from ..adapt import adapted_inpainter
 from ..base import GroupChoice, InpainterBase, describe
 from ..inpainter import Inpainter
@@ -145,7 +146,9 @@ class AutoInpainter(InpainterBase):
         models = [k for k in cands if k in learned]
         rng = np.random.default_rng(self.seed)
         choices: list[GroupChoice] = [None] * len(groups)  # type: ignore[list-item]
-        for rep, members in probe_units(pixels, sides, self.probes.units):
+        units = probe_units(pixels, sides, self.probes.units)
+        for done, (rep, members) in enumerate(units):
+            tick("auto: probing (groups of holes)", done, len(units))
             s = self.probes if len(members) == 1 else class_settings(
                 self.probes, int(pixels[rep]), sides[rep])
             cy0, cx0, cy1, cx1 = around(boxes[rep], probe_pad(sides[rep], s), hole.shape)
@@ -160,6 +163,7 @@ class AutoInpainter(InpainterBase):
                                          dict(c.weights))
         # one call per method with any weight, every hole unknown, side by side on threads
         # (OpenCV and torch release the GIL); each hole pixel takes its group's mix
+        tick("auto: probing (groups of holes)", len(units), len(units))
         methods = list(dict.fromkeys(m for c in choices for m in c.weights))
         weight = np.array([[c.weights.get(m, 0.0) for m in methods] for c in choices])
         with ThreadPoolExecutor(max_workers=max(1, min(len(methods), usable_cores()))) as pool:
