@@ -13,7 +13,7 @@ ROOT = Path(context_encoder.__file__).parent
 #: Bottom to top; a module may import its own top-level package and the layers below.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors", "pixels", "masks"),
-    ("runtime", "io", "metrics", "sketch"),
+    ("runtime", "io", "metrics", "sketch", "work"),
     ("config",),
     ("data", "models", "losses", "baselines"),
     ("checkpoint",),

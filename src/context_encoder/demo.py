@@ -15,7 +15,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .errors import UsageError
-from .evaluation import check_output_dir, default_model_for, evaluate, markdown_table, write_report
+from .evaluation import (
+    check_eval_size,
+    check_output_dir,
+    default_model_for,
+    evaluate,
+    markdown_table,
+    write_report,
+)
 from .inference import AUTO
 from .io.files import atomic_write_text
 from .io.images import save_image
@@ -68,6 +75,7 @@ def run_demo(out: str | Path = "out/demo", count: int = 100, device: str = "auto
     out = check_output_dir(out, "demo output folder")
     if count < 1 or photos < 0:
         raise UsageError(f"count must be >= 1 and photos >= 0, got {count} and {photos}")
+    check_eval_size(count, 128, "lower --count")  # before anything is written
     t0 = time.perf_counter()
     _write_facades(out / "facades")
     log(f"wrote {SAMPLE_FACADES} validation facades to {out / 'facades'}")

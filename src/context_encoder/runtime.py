@@ -10,7 +10,11 @@ from .errors import UsageError
 
 __all__ = [
     "DEVICES",
+    "MAX_WORKERS_PER_CORE",
     "PRECISIONS",
+    "check_fits",
+    "check_workers",
+    "device_memory",
     "cpu_supports_bf16",
     "default_workers",
     "dtype_name",
@@ -104,3 +108,37 @@ def default_workers(device: torch.device, world: int = 1) -> int:
     if device.type != "cuda":
         return 1
     return max(1, min(8, usable_cores() // max(world, 1) - 1))
+
+
+#: Data-loading processes per usable core at most (``--workers``).
+MAX_WORKERS_PER_CORE = 4
+
+
+def device_memory(device: torch.device | None = None) -> int:
+    """Bytes of memory of ``device``: a CUDA device's own, else the machine's RAM."""
+    if device is not None and device.type == "cuda":
+        return int(torch.cuda.get_device_properties(device).total_memory)
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def check_fits(need: int, what: str, fix: str, *, device: torch.device | None = None,
+               share: float = 1.0) -> None:
+    """``UsageError`` when ``need`` bytes exceed ``share`` of the device's memory
+    (:func:`device_memory`), before anything is allocated: ``"<what> would need about N GB,
+    over this machine's M GB: <fix>"``, e.g. what ``"--count 1000000 (images of 128 px)"``,
+    fix ``"lower --count"``."""
+    have = device_memory(device)
+    if need > share * have:
+        part = "" if share == 1.0 else f"{share:.0%} of "
+        kind = device.type if device is not None else "machine"
+        raise UsageError(f"{what} would need about {need / 1e9:,.1f} GB, over {part}this "
+                         f"{kind}'s {have / 1e9:.1f} GB: {fix}")
+
+
+def check_workers(workers: int | None, option: str = "--workers") -> None:
+    """``UsageError`` for more data-loading processes than :data:`MAX_WORKERS_PER_CORE`
+    per usable core (at least 8)."""
+    limit = max(8, MAX_WORKERS_PER_CORE * usable_cores())
+    if workers is not None and workers > limit:
+        raise UsageError(f"{option} {workers}: at most {limit} here "
+                         f"({MAX_WORKERS_PER_CORE} per usable core)")

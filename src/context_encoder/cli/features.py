@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..checkpoint import list_pretrained
+from ..data.facades.render import MAX_SIZE, MIN_SIZE
 from ..errors import UsageError
 from ..io.files import check_output_dir, check_output_file
 from ..runtime import resolve_device
@@ -13,6 +14,10 @@ __all__ = ["add_parser"]
 
 #: The headline settings when --labels-per-class is not given: per protocol.
 _DEFAULT_LABELS = {"linear": None, "finetune": 10}
+#: Upper bounds of the options that size the work: runs per setting (each one is the whole
+#: protocol again) and fine-tuning steps (batch 32; the default is 150).
+MAX_SEEDS = 20
+MAX_STEPS = 100_000
 
 
 def _labels(text: str) -> list[int | None]:
@@ -80,10 +85,13 @@ def _run(args: Any) -> int:
     if args.report:
         check_output_dir(args.report, "--report folder")
     labels_per_class = _labels(args.labels_per_class) if args.labels_per_class else None
-    if args.seeds < 1:
-        raise UsageError(f"--seeds must be >= 1, got {args.seeds}")
-    if args.steps is not None and args.steps < 1:
-        raise UsageError(f"--steps must be >= 1, got {args.steps}")
+    if not 1 <= args.seeds <= MAX_SEEDS:
+        raise UsageError(f"--seeds must be in 1..{MAX_SEEDS}, got {args.seeds}")
+    if args.steps is not None and not 1 <= args.steps <= MAX_STEPS:
+        raise UsageError(f"--steps must be in 1..{MAX_STEPS:,}, got {args.steps}")
+    if args.image_size is not None and not MIN_SIZE <= args.image_size <= MAX_SIZE:
+        raise UsageError(f"--image-size must be in {MIN_SIZE}..{MAX_SIZE}, got "
+                         f"{args.image_size}")
     if args.data != "facades" and args.attribute is not None:
         raise UsageError("--attribute is for --data facades; a folder's labels are its "
                          "subfolders")

@@ -31,6 +31,7 @@ from ..inference import (
     load_inpainter,
 )
 from ..inference.adapt import check_steps
+from ..inference.windows import MAX_FEATHER
 from ..io.images import DEFAULT_MAX_PIXELS
 
 __all__ = ["add_parser"]
@@ -123,8 +124,8 @@ def run(args: argparse.Namespace) -> int:
     check_steps(args.adapt, "--adapt")
     if args.seed < 0:
         raise UsageError(f"--seed must be >= 0, got {args.seed}")
-    if args.feather < 0:
-        raise UsageError(f"--feather must be >= 0, got {args.feather}")
+    if not 0 <= args.feather <= MAX_FEATHER:
+        raise UsageError(f"--feather must be in 0..{MAX_FEATHER} px, got {args.feather}")
     if not 0 < args.max_megapixels < float("inf"):
         raise UsageError(f"--max-megapixels must be a positive number, got {args.max_megapixels:g}")
     done = failed = 0

@@ -14,10 +14,13 @@ from PIL import Image
 
 from ..io.images import IMAGE_EXTENSIONS, probe_image, read_rgb8
 
-__all__ = ["IMAGE_EXTENSIONS", "ImageFolderDataset", "center_square", "find_images",
-           "read_image_rgb", "shorter_side_to"]
+__all__ = ["IMAGE_EXTENSIONS", "MAX_LOAD_SIZE", "ImageFolderDataset", "center_square",
+           "find_images", "read_image_rgb", "shorter_side_to"]
 
 logger = logging.getLogger(__name__)
+
+#: Largest shorter side (px) a training image is resized to before its random crop.
+MAX_LOAD_SIZE = 4096
 
 
 
@@ -81,8 +84,9 @@ class ImageFolderDataset(torch.utils.data.Dataset):
         self.files = find_images(root)
         self.size = size
         self.load_size = load_size if load_size is not None else max(size, round(size * 350 / 128))
-        if self.load_size < size:
-            raise ValueError(f"load_size ({self.load_size}) must be >= size ({size})")
+        if not size <= self.load_size <= MAX_LOAD_SIZE:
+            raise ValueError(f"load_size ({self.load_size}) must be in size ({size}).."
+                             f"{MAX_LOAD_SIZE}")
         self.train = train
         self.bad_files: set[Path] = set()
 

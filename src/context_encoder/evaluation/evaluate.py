@@ -23,9 +23,10 @@ from ..inference import AUTO, Filled, InpainterBase, load_inpainter
 from ..inference.adapt import check_steps
 from ..masks import EVAL_MASK_KINDS, get_mask_generator
 from ..metrics import AREA_BINS, area_bin, hole_metrics
+from ..runtime import check_fits
 
-__all__ = ["EVAL_MASKS", "EVAL_SETS", "METRIC_KEYS", "EvalResult", "default_model_for",
-           "evaluate", "load_eval_images", "make_eval_masks"]
+__all__ = ["EVAL_MASKS", "EVAL_SETS", "METRIC_KEYS", "EvalResult", "check_eval_size",
+           "default_model_for", "evaluate", "load_eval_images", "make_eval_masks"]
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +38,8 @@ METRIC_KEYS = ("l1", "l2", "psnr", "psnr_full", "ssim")
 BIN_METRIC_KEYS = ("l1", "l2", "psnr")
 #: Images given to a model per call (bounds the memory of a large evaluation).
 MODEL_BATCH = 50
+#: Bytes held per image pixel while evaluating (images, masks, a method's fills, temporaries).
+BYTES_PER_PIXEL = 24
 
 #: The shipped models: one trained on the paper's center hole, one on free-form holes.
 CENTER_MODEL = "facades-center-128"
@@ -206,6 +209,16 @@ def _column(model: str, adapt: int) -> str:
     return model_name(model) + (f"+adapt{adapt}" if adapt else "")
 
 
+def check_eval_size(count: int, size: int,
+                    fix: str = "lower the count (--count) or the size (--size)") -> None:
+    """``UsageError`` for a count below 1, or one whose images, masks and a method's fills
+    (held at once, with their temporaries) would not fit in this machine's memory."""
+    if count < 1:
+        raise UsageError(f"count must be >= 1, got {count}")
+    check_fits(count * size * size * BYTES_PER_PIXEL, f"count {count} (images of {size} px)",
+               fix)
+
+
 def evaluate(
     *,
     models: Sequence[str] = (),
@@ -228,8 +241,7 @@ def evaluate(
     for every model and for auto (columns ``NAME+adaptN``). Unknown names, models and masks
     fail before any image is filled.
     """
-    if count < 1:
-        raise UsageError(f"count must be >= 1, got {count}")
+    check_eval_size(count, size)
     check_steps(adapt, "adapt")
     names = list(available_baselines()) if methods is None else list(methods)
     baselines = {name: get_baseline(name) for name in names}

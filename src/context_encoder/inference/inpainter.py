@@ -27,7 +27,7 @@ from ..pixels import to_rgb01
 from ..runtime import resolve_device, resolve_precision
 from .base import InpainterBase
 from .pipeline import DevicePipeline, HostPipeline
-from .windows import WindowGeometry
+from .windows import MAX_FEATHER, WindowGeometry
 
 __all__ = ["COMPILE_MODES", "PIPELINES", "STAGES", "Inpainter", "StageHook"]
 
@@ -117,8 +117,8 @@ class Inpainter(InpainterBase):
             self.amp_dtype = resolve_precision(precision, self.device)
         else:
             self.amp_dtype = precision
-        if feather < 0:
-            raise ValueError(f"feather must be >= 0, got {feather}")
+        if not 0 <= feather <= MAX_FEATHER:
+            raise ValueError(f"feather must be in 0..{MAX_FEATHER} px, got {feather}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         # Inference keeps the weights in the compute dtype (no per-call casts, which dominate

@@ -26,6 +26,7 @@ from ..config import ModelConfig
 from ..pixels import reflect_index
 
 __all__ = [
+    "MAX_FEATHER",
     "HoleGroup",
     "WindowGeometry",
     "crop_window",
@@ -240,6 +241,10 @@ def smooth_fill(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
     base = rgb.copy()
     base[mask] = np.clip(filled[mask], 0.0, 1.0)
     return base
+
+
+#: The widest seam blend (px): its smoothing works on about 3x this around the holes.
+MAX_FEATHER = 64
 
 
 def feather_seam(rgb: np.ndarray, mask: np.ndarray, pred: np.ndarray,

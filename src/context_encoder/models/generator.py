@@ -81,6 +81,31 @@ def parameter_count(cfg: ModelConfig) -> int:
         return sum(p.numel() for p in Generator(cfg).parameters())
 
 
+def activation_count(cfg: ModelConfig) -> int:
+    """Values the layers of the generator and the discriminator output for one training
+    image (what a training step keeps for the backward pass, about), counted on the meta
+    device: nothing is allocated."""
+    from .discriminator import Discriminator
+
+    total = 0
+
+    def count(_module: nn.Module, _inputs: object, out: object) -> None:
+        nonlocal total
+        if isinstance(out, torch.Tensor):
+            total += out.numel()
+
+    s = cfg.image_size
+    with torch.device("meta"):
+        g, d = Generator(cfg), Discriminator(cfg)
+        for m in (*g.modules(), *d.modules()):
+            if not list(m.children()):
+                m.register_forward_hook(count)
+        x = torch.zeros(2, 3, s, s)  # two: batch norm refuses one value per channel
+        pred = g(x, torch.zeros(2, 1, s, s)) if cfg.task == "full" else g(x)
+        d(pred)
+    return total // 2
+
+
 class Generator(nn.Module):
     """Encoder-decoder that predicts the missing region.
 

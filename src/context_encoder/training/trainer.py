@@ -48,13 +48,27 @@ from ..checkpoint import (
     train_state,
 )
 from ..config import REPRODUCIBILITY_KEYS, ModelConfig, TrainConfig
+from ..data.folder import MAX_LOAD_SIZE
 from ..errors import TrainingError
 from ..io.files import atomic_write_text
 from ..losses import center_loss_weights, discriminator_loss, full_loss_weights, generator_loss
 from ..masks import NO_HOLE, composite
-from ..models import MEAN_FILL, Discriminator, Generator, model_input, parameter_count
+from ..models import (
+    MEAN_FILL,
+    Discriminator,
+    Generator,
+    activation_count,
+    model_input,
+    parameter_count,
+)
 from ..models.warm_start import gated_from_plain
-from ..runtime import default_workers, resolve_device, resolve_precision
+from ..runtime import (
+    check_fits,
+    check_workers,
+    default_workers,
+    resolve_device,
+    resolve_precision,
+)
 from .logging import RunLog
 from .sampler import StepSampler, TrainSamples, device_batches, make_image_dataset, train_loader
 from .validation import fixed_masks, save_grid, validate
@@ -169,20 +183,25 @@ class Trainer:
                 "will differ from one trained uninterrupted with either setting", stacklevel=3)
 
     def _check_model_size(self) -> None:
-        """Refuse, before anything is allocated, a generator whose weights, gradients and
-        Adam state (16 bytes a parameter) would take more than half the device's memory."""
+        """Refuse, before anything is allocated, options that size work beyond the machine:
+        a generator whose weights, gradients and Adam state (16 bytes a parameter) would
+        take more than half the device's memory; a batch whose layer outputs (4 bytes each,
+        :func:`activation_count`) would not fit beside it; a ``--load-size`` of over
+        :data:`MAX_LOAD_SIZE` px; more data-loading processes than the cores can run."""
+        cfg = self.cfg
         params = parameter_count(self.model_config)
-        need = params * 16
-        if self.device.type == "cuda":
-            have = torch.cuda.get_device_properties(self.device).total_memory
-        else:
-            have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-        if need > have / 2:
-            raise TrainingError(
-                f"the generator would have {params:,} parameters, {need / 1e9:.1f} GB with its "
-                f"gradients and Adam state, over half of this {self.device.type}'s "
-                f"{have / 1e9:.1f} GB: lower --width (now {self.cfg.width}), --bottleneck-dim "
-                f"({self.cfg.bottleneck_dim}) or --refine-width ({self.cfg.refine_width})")
+        check_fits(params * 16, f"a generator of {params:,} parameters (weights, gradients "
+                   "and Adam state)", f"lower --width (now {cfg.width}), --bottleneck-dim "
+                   f"({cfg.bottleneck_dim}) or --refine-width ({cfg.refine_width})",
+                   device=self.device, share=0.5)
+        per_image = activation_count(self.model_config) * 4
+        check_fits(params * 16 + cfg.batch_size * per_image,
+                   f"--batch-size {cfg.batch_size} ({per_image / 1e6:.0f} MB of layer outputs "
+                   "an image, beside the model)", "lower --batch-size", device=self.device)
+        if cfg.load_size is not None and cfg.load_size > MAX_LOAD_SIZE:
+            raise TrainingError(f"--load-size {cfg.load_size}: at most {MAX_LOAD_SIZE} px (the "
+                                "shorter side each training image is resized to)")
+        check_workers(cfg.workers)
 
     def _check_init(self, source: str) -> None:
         """``--init``: the model must have this run's model config (read from its metadata),

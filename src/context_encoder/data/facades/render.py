@@ -11,7 +11,7 @@ from .canvas import F32, grain_field, pixel
 from .draws import Draws
 
 __all__ = [
-    "DEFAULT_LENGTH", "FACADE_SPLITS", "MIN_SIZE", "check_size", "check_split", "flip_for", "render_chw",
+    "DEFAULT_LENGTH", "FACADE_SPLITS", "MAX_SIZE", "MIN_SIZE", "check_size", "check_split", "flip_for", "render_chw",
     "render_facade",
 ]
 
@@ -21,6 +21,7 @@ _SPLIT_ID = {"train": 0x7A1D, "val": 0x5A1E}  # the first word of every seed
 _FLIP_STREAM = 0xF1  # the third word of the seed of an item's flip
 DEFAULT_LENGTH = {"train": 100_000, "val": 500}
 MIN_SIZE = 16
+MAX_SIZE = 1024  # a 1024 px facade takes ~0.5 s to draw; larger ones are for a photo folder
 
 NEIGHBOUR_P = 0.2  # a neighbouring building at one side ...
 NEIGHBOUR_WIDTH = (0.12, 0.38)  # ... this share of the picture wide ...
@@ -36,10 +37,10 @@ def check_split(split: str) -> int:
 
 
 def check_size(size: int) -> int:
-    """``size`` as an int; ValueError below ``MIN_SIZE``."""
+    """``size`` as an int; ValueError outside ``MIN_SIZE..MAX_SIZE``."""
     size = int(size)
-    if size < MIN_SIZE:
-        raise ValueError(f"facade size must be >= {MIN_SIZE}, got {size}")
+    if not MIN_SIZE <= size <= MAX_SIZE:
+        raise ValueError(f"facade size must be in {MIN_SIZE}..{MAX_SIZE}, got {size}")
     return size
 
 
