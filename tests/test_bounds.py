@@ -61,3 +61,23 @@ def test_check_workers_allows_a_few_per_core():
     check_workers(8)
     with pytest.raises(ValueError, match="--workers 10000: at most"):
         check_workers(10_000)
+
+
+@pytest.mark.parametrize(("argv", "words"), [
+    (["serve", "--workers", "100000"], "--workers (workers) 100000: at most"),
+    (["serve", "--max-uploads", "1000000"], "lower --max-uploads, --max-queue"),
+    (["serve", "--max-megapixels", "1000000"], "or --max-megapixels"),
+    (["inpaint", "{photo}", "--box", "1,1,9,9", "--max-megapixels", "1e12"],
+     "lower --max-megapixels"),
+])
+def test_limits_no_accepted_input_could_meet_are_refused(argv, words, photo, tmp_path, capsys):
+    out = tmp_path / "o.png"
+    argv = [a.format(photo=photo) for a in argv]
+    if argv[0] == "inpaint":
+        argv += ["-o", str(out)]
+    else:
+        argv += ["--port", "0"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and words in err, err
+    assert not out.exists()

@@ -31,6 +31,7 @@ from ..inference import (
     load_inpainter,
 )
 from ..inference.adapt import check_steps
+from ..inference.files import check_max_pixels
 from ..inference.windows import MAX_FEATHER
 from ..io.images import DEFAULT_MAX_PIXELS
 
@@ -128,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--feather must be in 0..{MAX_FEATHER} px, got {args.feather}")
     if not 0 < args.max_megapixels < float("inf"):
         raise UsageError(f"--max-megapixels must be a positive number, got {args.max_megapixels:g}")
+    check_max_pixels(int(args.max_megapixels * 1e6), "--max-megapixels")
     done = failed = 0
     for result in inpaint_files(args.image, args.output, _inpainter(args), mask=args.mask,
                                 box=args.box, sketch=args.sketch, ext=args.ext,

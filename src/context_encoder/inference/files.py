@@ -31,9 +31,23 @@ from ..io.images import (
     mask_array,
     save_image,
 )
+from ..runtime import check_fits
 from .base import Filled, InpainterBase
 
-__all__ = ["FileResult", "HoleSource", "inpaint_files", "output_extension"]
+__all__ = ["BYTES_PER_PIXEL", "FileResult", "HoleSource", "check_max_pixels", "inpaint_files",
+           "output_extension"]
+
+#: Peak bytes of an inpainting call per image pixel, about (the model alone on a
+#: 40-megapixel photo: 2.5 GB; ``python bench/auto_cost.py``).
+BYTES_PER_PIXEL = 64
+
+
+def check_max_pixels(max_pixels: int, option: str = "max_pixels", images: int = 1) -> None:
+    """``UsageError`` when ``images`` images of ``max_pixels`` pixels, inpainted at once,
+    would not fit in this machine's memory: a limit no accepted image could meet."""
+    check_fits(images * max_pixels * BYTES_PER_PIXEL,
+               f"{option}: {images} image{'s' if images > 1 else ''} of "
+               f"{max_pixels / 1e6:,.0f} megapixels at once", f"lower {option}")
 
 #: What :func:`inpaint_files` takes as the inpainter: one, or a function that builds it
 #: (called once, after every input and output has been checked).

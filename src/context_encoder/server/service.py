@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..inference import AUTO
+from ..inference.files import BYTES_PER_PIXEL
 from ..io.images import (
     DEFAULT_MAX_PIXELS,
     MEDIA_TYPES,
@@ -35,6 +36,7 @@ from ..io.images import (
     output_format_for,
     size_text,
 )
+from ..runtime import check_fits, check_workers
 from ..work import Cancelled, watched
 from .defaults import (
     DEFAULT_BODY_TIMEOUT,
@@ -88,6 +90,17 @@ class Limits:
         for name in ("body_timeout", "request_timeout"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        check_workers(self.workers, "--workers (workers)")
+        # what can be held at once: the bodies received and admitted, and the images the
+        # workers decode and inpaint
+        check_fits((self.max_uploads + self.max_queue) * self.max_upload_bytes
+                   + self.workers * self.max_pixels * BYTES_PER_PIXEL,
+                   f"{self.max_uploads} uploads and {self.max_queue} requests of "
+                   f"{self.max_upload_bytes / 2**20:,.0f} MB, {self.workers} workers on images "
+                   f"of {self.max_pixels / 1e6:,.0f} megapixels",
+                   "lower --max-uploads, --max-queue, --max-upload-mb, --workers or "
+                   "--max-megapixels (create_app's max_uploads, max_queue, max_upload_bytes, "
+                   "workers, max_pixels)")
 
     @property
     def auto_workers(self) -> int:
