@@ -166,3 +166,71 @@ def test_area_bins() -> None:
         with pytest.raises(ValueError):
             area_bin(bad)
     assert area_bin(hole_fraction(_mask())) == "20-30%"  # 16x16 hole in 32x32 = 0.25
+
+
+# -- realism: detail and the distance in distribution ------------------------------------
+def _realism_set():
+    import cv2
+    from skimage import data
+
+    images = [cv2.resize(im, (128, 128), interpolation=cv2.INTER_AREA)
+              for im in (data.astronaut(), data.chelsea(), data.coffee(), data.rocket())]
+    mask = np.zeros((128, 128), bool)
+    mask[32:96, 32:96] = True
+    return images, mask
+
+
+def _blurred(im, mask, sigma):
+    import cv2
+
+    out = im.copy()
+    out[mask] = cv2.GaussianBlur(im, (0, 0), sigma)[mask]
+    return out
+
+
+def test_the_truth_scores_perfectly_on_detail_and_swd():
+    from context_encoder.metrics import gradient_ratio, sliced_wasserstein
+
+    images, mask = _realism_set()
+    assert all(gradient_ratio(im, im, mask) == 1.0 for im in images)
+    swd = sliced_wasserstein(images, images, [mask] * len(images))
+    assert swd["swd"] == 0.0 and set(swd) == {"swd", "swd_128", "swd_64", "swd_32", "swd_16"}
+
+
+def test_growing_blur_scores_worse_on_both():
+    from context_encoder.metrics import gradient_ratio, sliced_wasserstein
+
+    images, mask = _realism_set()
+    details, swds = [], []
+    for sigma in (0.7, 1.5, 3.0):
+        fills = [_blurred(im, mask, sigma) for im in images]
+        details.append(np.mean([gradient_ratio(f, im, mask) for f, im in zip(fills, images)]))
+        swds.append(sliced_wasserstein(fills, images, [mask] * len(images))["swd"])
+    assert 1.0 > details[0] > details[1] > details[2] > 0.0
+    assert 0.0 < swds[0] < swds[1] < swds[2]
+
+
+def test_noise_is_not_rewarded_as_detail():
+    """Noise adds gradient energy (detail over 1: more than the truth, not a match) and
+    moves the patch distribution away from the truth's."""
+    from context_encoder.metrics import gradient_ratio, sliced_wasserstein
+
+    images, mask = _realism_set()
+    rng = np.random.default_rng(0)
+    noisy = [np.where(mask[..., None], np.clip(im + rng.normal(0, 20, im.shape), 0, 255),
+                      im).astype(np.uint8) for im in images]
+    assert all(gradient_ratio(n, im, mask) > 1.5 for n, im in zip(noisy, images))
+    assert sliced_wasserstein(noisy, images, [mask] * 4)["swd"] > 0.5 * sliced_wasserstein(
+        [_blurred(im, mask, 1.5) for im in images], images, [mask] * 4)["swd"]
+
+
+def test_detail_is_part_of_hole_metrics_and_swd_is_deterministic():
+    from context_encoder.metrics import sliced_wasserstein
+
+    images, mask = _realism_set()
+    fills = [_blurred(im, mask, 1.0) for im in images]
+    assert hole_metrics(fills[0], images[0], mask)["detail"] < 1.0
+    a = sliced_wasserstein(fills, images, [mask] * 4)
+    assert a == sliced_wasserstein(fills, images, [mask] * 4)
+    with pytest.raises(ValueError, match="at least one image"):
+        sliced_wasserstein([], [], [])

@@ -22,7 +22,7 @@ from ..errors import UsageError
 from ..inference import AUTO, Filled, InpainterBase, load_inpainter
 from ..inference.adapt import check_steps
 from ..masks import EVAL_MASK_KINDS, get_mask_generator
-from ..metrics import AREA_BINS, area_bin, hole_metrics
+from ..metrics import AREA_BINS, area_bin, hole_metrics, sliced_wasserstein
 from ..runtime import check_fits
 
 __all__ = ["EVAL_MASKS", "EVAL_SETS", "METRIC_KEYS", "EvalResult", "check_eval_size",
@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 #: The mask kinds ``evaluate --mask`` accepts (from the mask registry).
 EVAL_MASKS = EVAL_MASK_KINDS
 #: Metrics averaged over all images, per method.
-METRIC_KEYS = ("l1", "l2", "psnr", "psnr_full", "ssim")
+METRIC_KEYS = ("l1", "l2", "psnr", "psnr_full", "ssim", "detail")
 #: Metrics averaged per hole-area bin.
 BIN_METRIC_KEYS = ("l1", "l2", "psnr")
 #: Images given to a model per call (bounds the memory of a large evaluation).
@@ -161,6 +161,7 @@ def _score(outputs: list[np.ndarray], images: list[np.ndarray], masks: list[np.n
     """Mean metrics of ``outputs`` over all images and per hole-area bin."""
     per = [hole_metrics(o, t, m) for o, t, m in zip(outputs, images, masks, strict=True)]
     entry: dict[str, Any] = _mean(per, METRIC_KEYS)
+    entry["swd"] = sliced_wasserstein(outputs, images, masks)["swd"]
     entry["seconds_per_image"] = seconds / len(images)
     by_bin: dict[str, dict[str, float]] = {}
     for b in AREA_BINS:
