@@ -1,4 +1,6 @@
-"""``context-encoder data facades``: write the procedural facades as image files."""
+"""``context-encoder data facades``: write the procedural facades as image files.
+``context-encoder data debian``: build the wider photo and texture sets from Debian packages
+(:mod:`context_encoder.data.debian`)."""
 
 from __future__ import annotations
 
@@ -22,6 +24,12 @@ def add_parser(sub: Any) -> None:
     f.add_argument("--size", type=int, default=128, choices=list(IMAGE_SIZES))
     f.add_argument("--out", required=True)
     f.set_defaults(func=run)
+    d = dsub.add_parser("debian", help="crops of photographs and photographic textures from "
+                        "Debian packages (fetch them first: apt-get download "
+                        "lomiri-wallpapers-16.04 lomiri-wallpapers-20.04 extremetuxracer-data)")
+    d.add_argument("--debs", required=True, help="the folder holding the .deb files")
+    d.add_argument("--out", required=True, help="a new folder for the crop folders")
+    d.set_defaults(func=run_debian)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,4 +46,14 @@ def run(args: argparse.Namespace) -> int:
         save_image(render_facade(args.split, i, args.size),
                    out / f"facade-{args.split}-{i:06d}.png")
     print(f"wrote {args.count} {args.split} facades ({args.size}x{args.size}) to {out}")
+    return 0
+
+
+def run_debian(args: argparse.Namespace) -> int:
+    from ..data.debian import build_debian_sets
+
+    out = check_output_dir(args.out, "crops folder")
+    counts = build_debian_sets(args.debs, out)
+    for folder, n in counts.items():
+        print(f"{n:5d} crops in {out / folder}")
     return 0
