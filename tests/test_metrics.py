@@ -204,7 +204,7 @@ def test_growing_blur_scores_worse_on_both():
     details, swds = [], []
     for sigma in (0.7, 1.5, 3.0):
         fills = [_blurred(im, mask, sigma) for im in images]
-        details.append(np.mean([gradient_ratio(f, im, mask) for f, im in zip(fills, images)]))
+        details.append(np.mean([gradient_ratio(f, im, mask) for f, im in zip(fills, images, strict=True)]))
         swds.append(sliced_wasserstein(fills, images, [mask] * len(images))["swd"])
     assert 1.0 > details[0] > details[1] > details[2] > 0.0
     assert 0.0 < swds[0] < swds[1] < swds[2]
@@ -219,7 +219,7 @@ def test_noise_is_not_rewarded_as_detail():
     rng = np.random.default_rng(0)
     noisy = [np.where(mask[..., None], np.clip(im + rng.normal(0, 20, im.shape), 0, 255),
                       im).astype(np.uint8) for im in images]
-    assert all(gradient_ratio(n, im, mask) > 1.5 for n, im in zip(noisy, images))
+    assert all(gradient_ratio(n, im, mask) > 1.5 for n, im in zip(noisy, images, strict=True))
     assert sliced_wasserstein(noisy, images, [mask] * 4)["swd"] > 0.5 * sliced_wasserstein(
         [_blurred(im, mask, 1.5) for im in images], images, [mask] * 4)["swd"]
 
