@@ -65,7 +65,31 @@ def main() -> None:
     took = train(a.root, a.steps)
     if a.train_only:
         return
-    print(json.dumps(took), platform.processor())
+    from context_encoder.evaluation import evaluate, example_grid, markdown_table
+    from context_encoder.io.images import save_image
+
+    runs = {arm: str(a.root / _slug(arm)) for arm in ARMS}
+    res = evaluate(models=[START, *runs.values()], methods=[], mask="center", count=a.count,
+                   device="cpu", keep_examples=4)
+    print(markdown_table(res))
+    names = dict(zip([START, *runs.values()], res.methods, strict=True))
+    rows = {"start (" + START + ")": res.methods[names[START]]}
+    rows.update({arm: res.methods[names[run]] for arm, run in runs.items()})
+    print(f"{'arm':<28} {'PSNR':>6} {'L2':>7} {'detail':>6} {'SWD':>5}")
+    for arm, m in rows.items():
+        print(f"{arm:<28} {m['psnr']:6.2f} {m['l2']:7.4f} {m['detail']:6.2f} {m['swd']:5.0f}")
+    if a.grid:
+        save_image(example_grid(res), a.grid)
+    if a.json:
+        keep = ("l1", "l2", "psnr", "psnr_full", "ssim", "detail", "swd")
+        a.json.write_text(json.dumps({
+            "command": "python bench/adv_ablation.py " + " ".join(sys.argv[1:]),
+            "machine": platform.processor() or platform.machine(), "steps": a.steps,
+            "count": a.count, "start": START, "lambda_adv": ARMS,
+            "grid_columns": ["input", START, *ARMS, "ground truth"],
+            "train_seconds_this_call": took,
+            "results": {arm: {k: round(m[k], 4) for k in keep} for arm, m in rows.items()},
+        }, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -39,7 +39,9 @@ from context_encoder.inference.auto import (
     classical_candidates,
     inpainter_filler,
 )
+from context_encoder.inference.auto.choose import detail_products, keep_detail
 from context_encoder.inference.windows import WindowGeometry, group_holes
+from context_encoder.metrics import GRADIENT_FLOOR
 
 MODELS = {"freeform": "facades-freeform-128", "center": "facades-center-128"}
 
@@ -87,10 +89,12 @@ def collect(args: argparse.Namespace) -> None:
                 err = np.stack([(v[sel] - rgb[sel]).ravel() for v in filled.values()])
                 gram = err @ err.T
                 sse = {k: float(gram[j, j]) for j, k in enumerate(filled)}
+                dgram, dtruth = detail_products(list(filled.values()), rgb, sel)
                 rows.append({"pixels": int(sel.sum()), "probes": c.probes, "size": c.size,
                              "scale": c.scale, "scores": c.scores, "per_probe": c.per_probe,
                              "sse": sse, "names": list(filled), "gram": gram.tolist(),
-                             "probe_gram": c.gram})
+                             "probe_gram": c.gram, "dgram": dgram.tolist(), "dtruth": dtruth,
+                             "probe_dgram": c.detail_gram, "probe_dtruth": c.detail_truth})
             f.write(json.dumps({"data": args.data, "mask": args.mask, "size": args.size,
                                 "index": i, "groups": rows}) + "\n")
             f.flush()
@@ -106,17 +110,25 @@ def _psnr(sse: float, pixels: int) -> float:
     return 100.0 if mse <= 0 else -10.0 * math.log10(mse)
 
 
-def score_rule(lines: list[dict], rule: Rule) -> float:
+def score_rule(lines: list[dict], rule: Rule, detail: bool = False) -> float | tuple[float, float]:
     """Mean over images of the hole PSNR the rule's weights give (from the real holes'
-    error products)."""
-    total = []
+    error products); with ``detail`` also the mean detail (gradient energy over the truth's,
+    from the real holes' difference products; groups pooled by pixels)."""
+    total, details = [], []
     for line in lines:
-        sse = 0.0
+        sse = energy = truth = 0.0
         for g in line["groups"]:
             w = rule(g)
             v = np.array([w.get(k, 0.0) for k in g["names"]])
             sse += float(v @ np.array(g["gram"]) @ v)
-        total.append(_psnr(sse, sum(g["pixels"] for g in line["groups"])))
+            if detail:
+                energy += g["pixels"] * float(v @ np.array(g["dgram"]) @ v)
+                truth += g["pixels"] * g["dtruth"]
+        pixels = sum(g["pixels"] for g in line["groups"])
+        total.append(_psnr(sse, pixels))
+        details.append((energy / pixels + GRADIENT_FLOOR) / (truth / pixels + GRADIENT_FLOOR))
+    if detail:
+        return float(np.mean(total)), float(np.mean(details))
     return float(np.mean(total))
 
 
@@ -147,6 +159,53 @@ def blend_rule(allowed: Sequence[str], bonus_db: float, ridge: float) -> Rule:
         bonus = bonus_db * math.log2(1.0 / g["size"])
         return blend_weights(gram, list(allowed), favour={allowed[-1]: bonus}, ridge=ridge)
     return rule
+
+
+def detail_rule(allowed: Sequence[str], bonus_db: float, ridge: float,
+                detail_db: float) -> Rule:
+    """auto's blend, then :func:`keep_detail`: a single candidate where the blend loses
+    more detail than ``detail_db`` per halving is worth."""
+    blend = blend_rule(allowed, bonus_db, ridge)
+
+    def rule(g: dict) -> dict[str, float]:
+        w = blend(g)
+        if not g["scores"] or detail_db <= 0:
+            return w
+        idx = [g["names"].index(k) for k in allowed]
+        gram = np.array(g["probe_gram"])[np.ix_(idx, idx)]
+        dgram = np.array(g["probe_dgram"])[np.ix_(idx, idx)]
+        bonus = bonus_db * math.log2(1.0 / g["size"])
+        return keep_detail(gram, dgram, g["probe_dtruth"], list(allowed), w,
+                           favour={allowed[-1]: bonus}, detail_db=detail_db)
+    return rule
+
+
+def fit_detail(args: argparse.Namespace) -> None:
+    """Per file: PSNR and detail of each single candidate, of the blend (today's default)
+    and of :func:`detail_rule` over ``--detail`` values; then the values ranked by the
+    worst PSNR gap to each file's best single classical method (facades: to the model)."""
+    files = {p: [json.loads(x) for x in Path(p).read_text().splitlines()] for p in args.files}
+    files = {p: lines for p, lines in files.items() if lines and "dgram" in lines[0]["groups"][0]}
+    best = {}
+    for path, lines in files.items():
+        allowed = _allowed(lines[0])
+        singles = {k: score_rule(lines, lambda g, k=k: {k: 1.0}, detail=True) for k in allowed}
+        model = allowed[-1]
+        ref = model if "facades" in lines[0]["data"] else max(
+            (k for k in allowed if k != model), key=lambda k: singles[k][0])
+        best[path] = singles[ref][0]
+        print(f"{Path(path).name} ({len(lines)} images): " + ", ".join(
+            f"{k} {p:.2f}/{d:.2f}" for k, (p, d) in singles.items()) + f"; reference {ref}")
+    print("detail dB/halving -> per file PSNR gap to the reference / detail")
+    rows = []
+    for detail_db in args.detail:
+        res = [score_rule(lines, detail_rule(_allowed(lines[0]), 3.0, 0.1, detail_db), True)
+               for lines in files.values()]
+        gaps = [p - best[path] for (p, _), path in zip(res, files, strict=True)]
+        rows.append((detail_db, min(gaps), float(np.mean([d for _, d in res])), gaps, res))
+        print(f"  {detail_db:4.1f}  worst gap {min(gaps):+.2f}  mean detail "
+              f"{rows[-1][2]:.2f}  " + " ".join(f"{g:+.2f}/{d:.2f}" for g, (_, d) in
+                                                zip(gaps, res, strict=True)), flush=True)
 
 
 def fit(args: argparse.Namespace) -> None:
@@ -192,8 +251,11 @@ def main() -> None:
     f.add_argument("--bonus", type=float, nargs="*", default=[0.0, 1.0, 2.0, 3.0, 4.0])
     f.add_argument("--ridge", type=float, nargs="*", default=[0.0, 0.05, 0.1, 0.2])
     f.add_argument("--top", type=int, default=10)
+    d = sub.add_parser("detail")
+    d.add_argument("files", nargs="+")
+    d.add_argument("--detail", type=float, nargs="*", default=[0.0, 0.5, 1.0, 2.0, 3.0, 4.0, 6.0])
     args = p.parse_args()
-    collect(args) if args.cmd == "collect" else fit(args)
+    {"collect": collect, "fit": fit, "detail": fit_detail}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -298,3 +298,38 @@ def test_coarse_to_fine_keeps_full_size_when_the_context_vanishes_at_the_coarse_
     assert hole.sum() > 65_536
     np.testing.assert_array_equal(coarse_to_fine(spy, img, hole), telea(img, hole))
     assert shapes == [(400, 400, 3)]
+
+
+def test_keep_detail_takes_a_single_candidate_when_the_blend_washes_texture_out():
+    """Two fills with independent errors of the same size: their mean halves the error
+    (+3 dB on the probes) but, one being flat, keeps a quarter of the detailed one's
+    texture. Charged per halving of lost detail, the detailed fill alone wins once the
+    charge outweighs the 3 dB; and the blend is kept where it loses no detail."""
+    from context_encoder.inference.auto.choose import keep_detail, option_scores
+
+    names = ["flat", "textured"]
+    gram = np.array([[1e-2, 0.0], [0.0, 1e-2]])
+    dgram = np.array([[0.0, 0.0], [0.0, 4e-2]])  # the flat fill has no gradients
+    truth = 4e-2  # the textured fill has the truth's amount of detail
+    blend = {"flat": 0.5, "textured": 0.5}
+    scores = option_scores(gram, dgram, truth, names, [blend, {"textured": 1.0}])
+    assert scores[0] == pytest.approx(scores[1] + 3.01, abs=0.01)  # PSNR alone: the blend
+    assert keep_detail(gram, dgram, truth, names, blend, detail_db=1.0) == blend
+    assert keep_detail(gram, dgram, truth, names, blend, detail_db=2.0) == {"textured": 1.0}
+    both_textured = np.array([[4e-2, 0.0], [0.0, 4e-2]])  # uncorrelated textures: half lost
+    assert keep_detail(gram, both_textured * 0 + 4e-2, truth, names, blend,
+                       detail_db=10.0) == blend  # perfectly correlated textures: none lost
+
+
+def test_detail_products_give_a_blends_gradient_energy():
+    from context_encoder.inference.auto.choose import detail_products, neighbour_differences
+
+    rng = np.random.default_rng(0)
+    a, b, t = (rng.random((16, 16, 3)) for _ in range(3))
+    mask = np.zeros((16, 16), bool)
+    mask[4:12, 3:13] = True
+    dgram, energy = detail_products([a, b], t, mask)
+    w = np.array([0.3, 0.7])
+    d = neighbour_differences(w[0] * a + w[1] * b, mask)
+    assert w @ dgram @ w == pytest.approx(float(d @ d) / d.size)
+    assert energy == pytest.approx(float(np.square(neighbour_differences(t, mask)).mean()))

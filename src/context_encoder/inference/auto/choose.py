@@ -19,7 +19,8 @@ from .candidates import FillFn
 from .probes import mosaic, place_probes, probe_scale, shrink_mask
 from .settings import Choice, ProbeSettings
 
-__all__ = ["blend_weights", "choose_filler"]
+__all__ = ["blend_weights", "choose_filler", "detail_products", "keep_detail",
+           "neighbour_differences", "option_scores"]
 
 logger = logging.getLogger(__name__)
 
@@ -44,15 +45,36 @@ def _prefill(img: np.ndarray, unknown: np.ndarray) -> np.ndarray:
 
 
 
+def neighbour_differences(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The differences between horizontal and vertical neighbours that both lie in
+    ``mask`` (``x``: ``HxWxC``), flattened: the texture inside a fill, its seam left out."""
+    dy = (x[1:] - x[:-1])[mask[1:] & mask[:-1]]
+    dx = (x[:, 1:] - x[:, :-1])[mask[:, 1:] & mask[:, :-1]]
+    return np.concatenate([dy.ravel(), dx.ravel()]).astype(np.float64)
+
+
+def detail_products(fills: Sequence[np.ndarray], truth: np.ndarray, mask: np.ndarray
+                    ) -> tuple[np.ndarray, float]:
+    """``(dgram, truth_energy)``: the fills' neighbour-difference products (``dgram[j, k]``
+    the mean of ``d_j * d_k``, so a blend ``w`` has gradient energy ``w @ dgram @ w``) and
+    the truth's gradient energy, inside ``mask`` (:func:`neighbour_differences`)."""
+    d = np.stack([neighbour_differences(np.asarray(f, np.float64), mask) for f in fills])
+    t = neighbour_differences(np.asarray(truth, np.float64), mask)
+    n = max(t.size, 1)
+    return (d @ d.T) / n, float(t @ t) / n
+
+
 def _score(candidates: Mapping[str, FillFn], mosaic: np.ndarray, mask: np.ndarray, tiles: int
-           ) -> tuple[dict[str, float], dict[str, list[float]], dict[str, float], np.ndarray]:
-    """Per candidate: PSNR over all probe pixels, PSNR per tile, seconds; and the
-    candidates' error products (``gram[j, k]``: mean of ``err_j * err_k`` over the probe
-    pixels and channels, in candidate order), from which any blend's error follows."""
+           ) -> tuple[dict[str, float], dict[str, list[float]], dict[str, float], np.ndarray,
+                      tuple[np.ndarray, float]]:
+    """Per candidate: PSNR over all probe pixels, PSNR per tile, seconds; the candidates'
+    error products (``gram[j, k]``: mean of ``err_j * err_k`` over the probe pixels and
+    channels, in candidate order), from which any blend's error follows; and their detail
+    products (:func:`detail_products`), from which any blend's detail follows."""
     truth = mosaic[mask].astype(np.float64)
     owner = np.nonzero(mask)[1] // (mask.shape[1] // tiles)  # tile of each probe pixel
     count = np.bincount(owner, minlength=tiles)
-    scores, per_tile, seconds, errors = {}, {}, {}, []
+    scores, per_tile, seconds, errors, outs = {}, {}, {}, [], []
     for name, fn in candidates.items():
         t0 = time.perf_counter()
         out = np.asarray(fn(mosaic.copy(), mask.copy()))
@@ -64,11 +86,12 @@ def _score(candidates: Mapping[str, FillFn], mosaic: np.ndarray, mask: np.ndarra
         if not np.isfinite(diff).all():
             raise ValueError(f"candidate {name!r} returned NaN or inf in the probe holes")
         errors.append(diff.ravel())
+        outs.append(out)
         err = np.square(diff).mean(axis=1)
         scores[name] = psnr_from_mse(float(err.mean()))
         per_tile[name] = [psnr_from_mse(v) for v in np.bincount(owner, err, tiles) / np.maximum(count, 1)]
     e = np.stack(errors)
-    return scores, per_tile, seconds, (e @ e.T) / e.shape[1]
+    return scores, per_tile, seconds, (e @ e.T) / e.shape[1], detail_products(outs, mosaic, mask)
 
 
 def _winner(scores: Mapping[str, float], default: str, switch_db: float) -> str:
@@ -115,6 +138,43 @@ def blend_weights(gram: np.ndarray, names: Sequence[str], *, favour: Mapping[str
     return {names[i]: float(w[i]) for i in order}
 
 
+def option_scores(gram: np.ndarray, dgram: np.ndarray, truth_energy: float,
+                  names: Sequence[str], options: Sequence[Mapping[str, float]], *,
+                  favour: Mapping[str, float] | None = None, detail_db: float = 0.0
+                  ) -> list[float]:
+    """The score of each option (weights per candidate) on the probes: its PSNR (the
+    favoured candidates' errors counted ``favour`` dB lower, as in :func:`blend_weights`)
+    minus ``detail_db`` per halving of detail it loses against the truth (its gradient
+    energy over the truth's, :data:`~context_encoder.metrics.GRADIENT_FLOOR` on both
+    sides; more detail than the truth costs nothing here: PSNR sees noise)."""
+    from ...metrics import GRADIENT_FLOOR
+
+    f = np.ones(len(names))
+    for i, name in enumerate(names):
+        if favour and favour.get(name):
+            f[i] = 10.0 ** (-favour[name] / 20.0)
+    g = np.asarray(gram) * np.outer(f, f)
+    out = []
+    for opt in options:
+        w = np.array([opt.get(n, 0.0) for n in names])
+        ratio = (float(w @ dgram @ w) + GRADIENT_FLOOR) / (truth_energy + GRADIENT_FLOOR)
+        out.append(psnr_from_mse(float(w @ g @ w)) + detail_db * min(0.0, math.log2(ratio)))
+    return out
+
+
+def keep_detail(gram: np.ndarray, dgram: np.ndarray, truth_energy: float,
+                names: Sequence[str], blend: Mapping[str, float], *,
+                favour: Mapping[str, float] | None = None, detail_db: float = 1.0
+                ) -> dict[str, float]:
+    """The blend, or the single candidate that beats it once lost detail is charged
+    ``detail_db`` per halving (:func:`option_scores`): a blend is kept only where it does
+    not wash out texture that a candidate alone keeps."""
+    options = [dict(blend)] + [{n: 1.0} for n in names]
+    scores = option_scores(gram, dgram, truth_energy, names, options, favour=favour,
+                           detail_db=detail_db)
+    return options[int(np.argmax(scores))]  # the blend first: it wins ties
+
+
 def _label(weights: Mapping[str, float]) -> str:
     return "+".join(weights)
 
@@ -155,11 +215,16 @@ def choose_filler(rgb01: np.ndarray, hole: np.ndarray, candidates: Mapping[str, 
         return Choice(default, scale=scale, size=0.0, reason="no room for a probe")
     size = float(np.mean(sizes))
     tiles, mask = mosaic(_prefill(img, unknown), placed, s.margin, s.tile)
-    scores, per_probe, seconds, gram = _score(candidates, tiles, mask, len(placed))
+    scores, per_probe, seconds, gram, (dgram, denergy) = _score(candidates, tiles, mask,
+                                                                len(placed))
     if s.blend:
         bonus = s.model_bonus_db * math.log2(1.0 / size)  # 0 for probes of the hole's size
-        weights = blend_weights(gram, list(candidates), favour=dict.fromkeys(models, bonus),
-                                ridge=s.ridge, min_weight=s.min_weight)
+        favour = dict.fromkeys(models, bonus)
+        weights = blend_weights(gram, list(candidates), favour=favour, ridge=s.ridge,
+                                min_weight=s.min_weight)
+        if s.detail_db > 0:
+            weights = keep_detail(gram, dgram, denergy, list(candidates), weights,
+                                  favour=favour, detail_db=s.detail_db)
     else:
         weights = {_winner(scores, default, s.switch_db): 1.0}
     method = _label(weights)
@@ -167,4 +232,5 @@ def choose_filler(rgb01: np.ndarray, hole: np.ndarray, candidates: Mapping[str, 
                 {k: round(v, 2) for k, v in scores.items()},
                 {k: round(v, 2) for k, v in weights.items()})
     return Choice(method, scores, seconds, len(placed), size, scale, per_probe=per_probe,
-                  gram=gram.tolist(), weights=weights)
+                  gram=gram.tolist(), weights=weights, detail_gram=dgram.tolist(),
+                  detail_truth=denergy)

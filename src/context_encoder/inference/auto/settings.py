@@ -25,6 +25,7 @@ class ProbeSettings:
     model_bonus_db: float = 3.0  # models' probe error counted this much lower per halving
     min_weight: float = 0.05  # blend weights below this are dropped (their fill is not run)
     units: int = 16  # groups of holes probed one by one at most; beyond, by size class (.units)
+    detail_db: float = 0.0  # dB a candidate's probe score loses per halving of detail (keep_detail)
 
     def __post_init__(self) -> None:
         for name in ("count", "pixels", "side", "units"):
@@ -33,9 +34,9 @@ class ProbeSettings:
         if self.margin < 0 or self.reach <= 0 or self.switch_db < 0 or self.tile < 0:
             raise ValueError("ProbeSettings: margin, switch_db and tile must be >= 0, reach > 0; "
                              f"got {self.margin}, {self.switch_db}, {self.tile}, {self.reach}")
-        if self.ridge < 0 or self.model_bonus_db < 0:
-            raise ValueError("ProbeSettings: ridge and model_bonus_db must be >= 0, got "
-                             f"{self.ridge}, {self.model_bonus_db}")
+        if self.ridge < 0 or self.model_bonus_db < 0 or self.detail_db < 0:
+            raise ValueError("ProbeSettings: ridge, model_bonus_db and detail_db must be >= 0, "
+                             f"got {self.ridge}, {self.model_bonus_db}, {self.detail_db}")
         if not 0 <= self.min_weight < 0.5:
             raise ValueError(f"ProbeSettings.min_weight must be in [0, 0.5), got {self.min_weight}")
         if not self.shrink or any(not 0 < s <= 1 for s in self.shrink):
@@ -53,7 +54,10 @@ class Choice:
     ``size``: probe size relative to the hole; ``scale``: the photo's scale while probing;
     ``reason``: ``"probes"``, or why the default was taken; ``weights``: the share of each
     candidate in the fill (one candidate at 1.0 unless blended; see :func:`blend_weights`).
-    ``method`` names them, heaviest first, joined by ``+``.
+    ``method`` names them, heaviest first, joined by ``+``. ``detail_gram`` and
+    ``detail_truth``: the candidates' neighbour-difference products and the truth's gradient
+    energy on the probes (:func:`~.choose.detail_products`), from which any blend's detail
+    follows.
     """
 
     method: str
@@ -66,6 +70,8 @@ class Choice:
     per_probe: dict[str, list[float]] = field(default_factory=dict)
     gram: list[list[float]] = field(default_factory=list)
     weights: dict[str, float] = field(default_factory=dict)
+    detail_gram: list[list[float]] = field(default_factory=list)
+    detail_truth: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.weights:
