@@ -17,6 +17,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("config",),
     ("data", "models", "losses", "baselines"),
     ("checkpoint",),
+    ("onnx_model",),
     ("training", "inference", "features"),
     ("evaluation", "server"),
     ("demo",),

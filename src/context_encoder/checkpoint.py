@@ -350,7 +350,10 @@ def model_name(name_or_path: str | os.PathLike) -> str:
     if s in list_pretrained():
         return s
     name = Path(s).name
-    return name[: -len(MODEL_SUFFIX)] if name.endswith(MODEL_SUFFIX) else name
+    for suffix in (MODEL_SUFFIX, ".onnx"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
 
 
 def resolve_model_path(name_or_path: str | Path) -> Path:
@@ -381,8 +384,31 @@ def _model_source(path: Path, which: str) -> tuple[RunConfig, int, Path]:
 
 
 def read_model_config(name_or_path: str | Path, which: str = "best") -> ModelConfig:
-    """The model config of a shipped name, an exported file or a run folder (no weights read)."""
-    return _model_source(resolve_model_path(name_or_path), which)[0].model
+    """The model config of a shipped name, an exported file (``.safetensors`` or ``.onnx``)
+    or a run folder (no weights read)."""
+    path = resolve_model_path(name_or_path)
+    if path.suffix.lower() == ".onnx":
+        return RunConfig.from_metadata(_onnx_metadata(path), repr(str(path)))[0].model
+    return _model_source(path, which)[0].model
+
+
+def _onnx_metadata(path: Path) -> dict[str, str]:
+    """The metadata of an ONNX file: read with ``onnx`` when installed, else by ONNX Runtime."""
+    try:
+        try:
+            import onnx
+        except ImportError:
+            import onnxruntime as ort
+
+            session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+            return dict(session.get_modelmeta().custom_metadata_map)
+        proto = onnx.load(str(path), load_external_data=False)
+        return {p.key: p.value for p in proto.metadata_props}
+    except ImportError as e:
+        raise CheckpointError(f"{str(path)!r}: reading an ONNX model needs onnxruntime") from e
+    except Exception as e:  # a corrupt or foreign file
+        raise CheckpointError(f"model file {str(path)!r} is not a readable ONNX model: "
+                              f"{str(e).splitlines()[0][:200]}") from e
 
 
 def load_generator(

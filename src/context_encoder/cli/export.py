@@ -1,4 +1,5 @@
-"""``context-encoder export``: keep only the generator of a run, in one file."""
+"""``context-encoder export``: keep only the generator of a run, in one file: ``.safetensors``
+(this package rebuilds it) or ``.onnx`` (any ONNX runtime runs it)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,20 @@ from typing import Any
 
 __all__ = ["add_parser"]
 
+FORMATS = ("safetensors", "onnx")
+
 
 def add_parser(sub: Any) -> None:
-    e = sub.add_parser("export", help="keep only the generator of a run, in one file")
-    e.add_argument("run", help="run folder or checkpoint folder")
+    e = sub.add_parser("export", help="keep only the generator of a run, in one file "
+                                      "(.safetensors or .onnx)")
+    e.add_argument("run", help="run folder or checkpoint folder; with --format onnx also a "
+                               "shipped name or an exported .safetensors file")
     e.add_argument("-o", "--output", required=True,
-                   help="the .safetensors file to write (an existing file is kept unless "
-                        "--overwrite)")
+                   help="the file to write (an existing file is kept unless --overwrite)")
+    e.add_argument("--format", choices=FORMATS, default="safetensors",
+                   help="safetensors (default; fp16 unless --fp32) or onnx (fp32, opset 20, "
+                        "dynamic batch; inputs image, mask, sketch as the model takes them: "
+                        "see docs/deploy.md)")
     e.add_argument("--which", choices=["best", "last"], default="best")
     e.add_argument("--fp32", action="store_true", help="store fp32 (default fp16)")
     e.add_argument("--overwrite", action="store_true", help="replace an existing output file")
@@ -26,11 +34,17 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import UsageError
     from ..io.files import check_output
 
+    suffix = MODEL_SUFFIX if args.format == "safetensors" else ".onnx"
     out = Path(args.output)
-    if not out.is_dir() and out.suffix.lower() != MODEL_SUFFIX:  # a folder: check_output says so
-        raise UsageError(f"output {args.output!r}: an exported model is a {MODEL_SUFFIX} file; "
-                         f"name it NAME{MODEL_SUFFIX}")
+    if not out.is_dir() and out.suffix.lower() != suffix:  # a folder: check_output says so
+        raise UsageError(f"output {args.output!r}: --format {args.format} writes a {suffix} "
+                         f"file; name it NAME{suffix}")
     check_output(out, overwrite=args.overwrite)
-    out = export_generator(args.run, args.output, half=not args.fp32, which=args.which)
+    if args.format == "onnx":
+        from ..onnx_model import export_onnx
+
+        out = export_onnx(args.run, args.output, which=args.which)
+    else:
+        out = export_generator(args.run, args.output, half=not args.fp32, which=args.which)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
     return 0

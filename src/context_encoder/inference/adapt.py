@@ -53,6 +53,7 @@ from .windows import WindowGeometry
 
 __all__ = [
     "MAX_STEPS",
+    "check_adaptable",
     "AdaptedInpainter",
     "DEFAULT_BATCH",
     "DEFAULT_LR",
@@ -294,6 +295,13 @@ def adapt_generator(generator: Generator, config: ModelConfig, rgb01: np.ndarray
 # ---------------------------------------------------------------------------------------
 # As an inpainter
 # ---------------------------------------------------------------------------------------
+def check_adaptable(inpainter: Inpainter) -> None:
+    """``UsageError`` for a model whose weights cannot be trained here (an ONNX model)."""
+    if not any(True for _ in inpainter.generator.parameters()):
+        raise UsageError(f"{inpainter.name or 'this model'!r} has no trainable weights here (an "
+                         "ONNX model): adaptation needs the model's .safetensors file")
+
+
 def adapted_inpainter(inpainter: Inpainter, rgb01: np.ndarray, hole: np.ndarray, steps: int,
                       seed: int = 0) -> Inpainter:
     """``inpainter``'s model fine-tuned on the photo ``rgb01`` around ``hole``
@@ -328,6 +336,7 @@ class AdaptedInpainter(InpainterBase):
     def __init__(self, inpainter: Inpainter, steps: int, seed: int = 0) -> None:
         if int(steps) < 1:
             raise ValueError(f"adaptation needs steps >= 1, got {steps}")
+        check_adaptable(inpainter)
         self.inpainter, self.steps, self.seed = inpainter, int(steps), int(seed)
         self.name = f"{inpainter.name or 'model'}+adapt"
 

@@ -20,9 +20,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..checkpoint import load_generator, model_name
+from ..checkpoint import load_generator, model_name, resolve_model_path
 from ..config import ModelConfig
 from ..models import Generator
+from ..onnx_model import ONNX_SUFFIX, OnnxGenerator
 from ..pixels import to_rgb01
 from ..runtime import resolve_device, resolve_precision
 from .base import InpainterBase
@@ -113,6 +114,10 @@ class Inpainter(InpainterBase):
                  stage_hook: StageHook | None = None, pipeline: str = "auto",
                  compile_mode: str | None = None) -> None:
         self.device = resolve_device(device) if isinstance(device, str) else torch.device(device)
+        if isinstance(generator, OnnxGenerator):  # ONNX Runtime computes in fp32 on the CPU
+            if compile_mode is not None:
+                raise ValueError("compile_mode is for PyTorch generators, not an ONNX model")
+            self.device, precision = torch.device("cpu"), None
         if isinstance(precision, str):
             self.amp_dtype = resolve_precision(precision, self.device)
         else:
@@ -153,6 +158,10 @@ class Inpainter(InpainterBase):
         """Load a shipped model by name, an exported ``.safetensors`` file or a training run
         folder. Raises :class:`~context_encoder.checkpoint.CheckpointError` (a
         ``ValueError``) for unknown names and corrupt files."""
+        if str(name_or_path).lower().endswith(ONNX_SUFFIX):  # ONNX Runtime, on the CPU
+            onnx_gen = OnnxGenerator(resolve_model_path(name_or_path))
+            return cls(onnx_gen, onnx_gen.config, device="cpu", precision=None,
+                       name=model_name(name_or_path), **kwargs)
         dev = resolve_device(device) if isinstance(device, str) else torch.device(device)
         gen, info = load_generator(name_or_path, device=dev)
         logger.info("loaded %s (%s model, %d px) on %s", info.get("source"),

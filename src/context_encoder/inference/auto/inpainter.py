@@ -33,7 +33,7 @@ from ...config import ModelConfig
 from ...pixels import to_rgb01
 from ...runtime import usable_cores
 from ...work import tick
-from ..adapt import adapted_inpainter
+from ..adapt import adapted_inpainter, check_adaptable
 from ..base import GroupChoice, InpainterBase, describe
 from ..inpainter import Inpainter
 from ..windows import WindowGeometry, group_holes
@@ -95,6 +95,9 @@ class AutoInpainter(InpainterBase):
         if not self.methods and not self.inpainters:
             raise ValueError("auto needs at least one model or classical method")
         self.adapt_steps = int(adapt_steps)
+        if self.adapt_steps:
+            for inp in self.inpainters.values():
+                check_adaptable(inp)
         self.seed = int(seed)
         self.probes = probes or ProbeSettings()
         first = next(iter(self.inpainters.values()), None)
