@@ -22,7 +22,7 @@ class ProbeSettings:
     tile: int = 0  # probe tiles at least this side (px of the shrunk photo)
     blend: bool = True  # fill with the mix of candidates the probes favour (see blend_weights)
     ridge: float = 0.1  # spreads the blend's weights (blend_weights)
-    model_bonus_db: float = 3.0  # models' probe error counted this much lower per halving
+    model_bonus_db: float = 1.0  # models' probe error counted this much lower per halving
     min_weight: float = 0.05  # blend weights below this are dropped (their fill is not run)
     units: int = 16  # groups of holes probed one by one at most; beyond, by size class (.units)
     detail_db: float = 0.0  # dB a candidate's probe score loses per halving of detail (keep_detail)

@@ -1,0 +1,108 @@
+"""``auto``'s rules on sets they were not chosen on: mean PSNR over the hole, detail (the
+fill's gradient energy over the truth's) and SWD (distance in distribution of the fills'
+patches) for the new default (model bonus 1 dB per halving), the earlier one (3 dB), the
+detail-keeping option (``ProbeSettings(detail_db=1)``), each classical method and the
+shipped model, per set, size and hole kind.
+
+Sets (the "report" halves; the rules were chosen on the "tune" halves with
+``bench/auto_rule.py``): the Debian photographs and textures built by ``context-encoder data
+debian --out runs/debsets`` (``--debsets``), scikit-image's photos and validation facades.
+
+    python bench/auto_report.py --json docs/auto-report-cpu.json     # appends, resumes
+
+Each finished setting is written at once, so a stopped run resumes where it was.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+from context_encoder.baselines import get_baseline
+from context_encoder.evaluation import default_model_for, load_eval_images, make_eval_masks
+from context_encoder.inference import AutoInpainter
+from context_encoder.inference.auto import ProbeSettings
+from context_encoder.metrics import hole_metrics, sliced_wasserstein
+
+CLASSICAL = ("telea", "ns", "biharmonic", "patchmatch")
+RULES = {"auto": ProbeSettings(), "auto (bonus 3, before)": ProbeSettings(model_bonus_db=3.0),
+         "auto (detail 1)": ProbeSettings(detail_db=1.0)}
+
+
+def settings(debsets: Path, count: int) -> list[tuple[str, str, int, str, int]]:
+    """(name, data, size, mask, count) of every setting."""
+    out = []
+    for mask in ("thick", "center"):
+        out += [(f"photos-report-{s}", str(debsets / f"photos-report-{s}"), s, mask, count)
+                for s in (128, 256, 512)]
+        out += [(f"textures-report-{s}", str(debsets / f"textures-report-{s}"), s, mask, count)
+                for s in (128, 256)]
+        out += [(f"skimage-photos-{s}", "photos", s, mask, count) for s in (128, 256)]
+        out.append(("facades-128", "facades", 128, mask, count))
+    return out
+
+
+def run_setting(data: str, size: int, mask: str, count: int) -> dict:
+    images = load_eval_images(data, count, size)
+    masks = [m != 0 for m in make_eval_masks(mask, len(images), size, seed=0)]
+    model = default_model_for(mask)
+    fills: dict[str, list[np.ndarray]] = {}
+    seconds: dict[str, float] = {}
+    from context_encoder.inference import Inpainter
+
+    loaded = Inpainter.from_pretrained(model, device="cpu")
+    for name, probes in RULES.items():
+        inp = AutoInpainter([loaded], probes=probes)
+        t0 = time.perf_counter()
+        fills[name] = [inp(im, m) for im, m in zip(images, masks, strict=True)]
+        seconds[name] = time.perf_counter() - t0
+    for name in CLASSICAL:
+        fn = get_baseline(name)
+        t0 = time.perf_counter()
+        fills[name] = [fn(im, m) for im, m in zip(images, masks, strict=True)]
+        seconds[name] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    fills[model] = loaded(images, masks)
+    seconds[model] = time.perf_counter() - t0
+    out = {}
+    for name, outs in fills.items():
+        per = [hole_metrics(o, t, m) for o, t, m in zip(outs, images, masks, strict=True)]
+        out[name] = {"psnr": round(float(np.mean([p["psnr"] for p in per])), 3),
+                     "detail": round(float(np.mean([p["detail"] for p in per])), 3),
+                     "swd": round(sliced_wasserstein(outs, images, masks)["swd"], 1),
+                     "seconds_per_image": round(seconds[name] / len(images), 4)}
+    return {"images": len(images), "model": model, "methods": out}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--debsets", type=Path, default=Path("runs/debsets"))
+    p.add_argument("--count", type=int, default=30)
+    p.add_argument("--json", type=Path, required=True)
+    a = p.parse_args()
+    done = json.loads(a.json.read_text()) if a.json.exists() else {
+        "command": "python bench/auto_report.py", "machine": platform.processor(),
+        "results": {}}
+    for name, data, size, mask, count in settings(a.debsets, a.count):
+        key = f"{name} {mask}"
+        if key in done["results"]:
+            continue
+        t0 = time.perf_counter()
+        done["results"][key] = run_setting(data, size, mask, count)
+        a.json.write_text(json.dumps(done, indent=1) + "\n")
+        m = done["results"][key]["methods"]
+        best = max(CLASSICAL, key=lambda k: m[k]["psnr"])
+        print(f"{key:<28} auto {m['auto']['psnr']:.2f}/{m['auto']['detail']:.2f} "
+              f"before {m['auto (bonus 3, before)']['psnr']:.2f} detail-rule "
+              f"{m['auto (detail 1)']['psnr']:.2f}/{m['auto (detail 1)']['detail']:.2f} "
+              f"best classical {best} {m[best]['psnr']:.2f}  ({time.perf_counter() - t0:.0f} s)",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
