@@ -19,7 +19,7 @@ from ..baselines import InpaintFn, available_baselines, get_baseline
 from ..checkpoint import model_name
 from ..config import MEAN_RGB, center_span
 from ..errors import UsageError
-from ..inference import AUTO, Filled, InpainterBase, load_inpainter
+from ..inference import AUTO_METHODS, Filled, InpainterBase, load_inpainter
 from ..inference.adapt import check_steps
 from ..masks import EVAL_MASK_KINDS, get_mask_generator
 from ..metrics import AREA_BINS, area_bin, hole_metrics, sliced_wasserstein
@@ -246,7 +246,7 @@ def evaluate(
     check_steps(adapt, "adapt")
     names = list(available_baselines()) if methods is None else list(methods)
     baselines = {name: get_baseline(name) for name in names}
-    plain = [m for m in models if m != AUTO] or [default_model_for(mask)]
+    plain = [m for m in models if m not in AUTO_METHODS] or [default_model_for(mask)]
     inpainters = {_column(m, adapt): load_inpainter(m, models=plain, adapt_steps=adapt,
                                                     device=device) for m in models}
     skipped: list[str] = []

@@ -11,7 +11,7 @@ import torch
 
 from ..baselines import BASELINES
 from .adapt import AdaptedInpainter, check_steps
-from .auto import AUTO, AutoInpainter
+from .auto import AUTO, AUTO_METHODS, AutoInpainter
 from .base import InpainterBase
 from .classical import BaselineInpainter
 from .inpainter import Inpainter
@@ -19,7 +19,7 @@ from .inpainter import Inpainter
 __all__ = ["METHODS", "load_inpainter"]
 
 #: The methods named by a word alone: ``auto`` and the classical methods.
-METHODS: tuple[str, ...] = (AUTO, *BASELINES)
+METHODS: tuple[str, ...] = (*AUTO_METHODS, *BASELINES)
 
 
 def load_inpainter(name: str | os.PathLike = AUTO, *,
@@ -31,7 +31,8 @@ def load_inpainter(name: str | os.PathLike = AUTO, *,
 
     * ``"auto"`` (the default): :class:`~.auto.AutoInpainter` over ``models`` (default: the
       shipped free-form model) and the classical methods, also trying each model
-      fine-tuned on the photo for ``adapt_steps`` steps;
+      fine-tuned on the photo for ``adapt_steps`` steps; ``"auto-detail"`` the same,
+      keeping detail where a blend would wash it out (``ProbeSettings(detail_db=1)``);
     * a classical method (``"mean"``, ``"telea"``, ``"ns"``, ``"biharmonic"``,
       ``"patchmatch"``): :class:`~.classical.BaselineInpainter` (``adapt_steps`` must be 0);
     * anything else is a model: a shipped name, an exported ``.safetensors`` file or a
@@ -48,10 +49,11 @@ def load_inpainter(name: str | os.PathLike = AUTO, *,
     if int(seed) < 0:
         raise ValueError(f"seed must be >= 0, got {seed}")
     name = os.fspath(name)
-    if name == AUTO:
+    if name in AUTO_METHODS:
         return AutoInpainter((Inpainter.DEFAULT_MODEL,) if models is None else models,
                              adapt_steps=adapt_steps, seed=seed, device=device,
-                             precision=precision, feather=feather, **model_options)
+                             precision=precision, feather=feather,
+                             probes=AUTO_METHODS[name], **model_options)
     if name in BASELINES:
         if adapt_steps:
             raise ValueError(f"adaptation fine-tunes a model; {name!r} is a classical method")

@@ -62,12 +62,14 @@ from .candidates import (
     inpainter_filler,
 )
 from .choose import blend_weights, choose_filler
-from .inpainter import AUTO, AutoInpainter
+from .inpainter import AUTO, AUTO_DETAIL, AUTO_METHODS, AutoInpainter
 from .probes import place_probes
 from .settings import Choice, ProbeSettings
 
 __all__ = [
     "AUTO",
+    "AUTO_DETAIL",
+    "AUTO_METHODS",
     "CLASSICAL_CANDIDATES",
     "AutoInpainter",
     "Choice",

@@ -42,12 +42,18 @@ from .choose import choose_filler
 from .settings import ProbeSettings
 from .units import around, class_settings, probe_pad, probe_units, union
 
-__all__ = ["AUTO", "AutoInpainter"]
+__all__ = ["AUTO", "AUTO_DETAIL", "AUTO_METHODS", "AutoInpainter"]
 
 logger = logging.getLogger(__name__)
 
 #: The name of the automatic choice wherever a method or model is named.
 AUTO = "auto"
+#: ``auto`` keeping detail (:func:`.choose.keep_detail`, ``ProbeSettings(detail_db=1)``): a
+#: single candidate where the blend would wash texture out, at some PSNR (docs/auto.md).
+AUTO_DETAIL = "auto-detail"
+#: The automatic choices by name, with their probe settings.
+AUTO_METHODS: dict[str, ProbeSettings] = {AUTO: ProbeSettings(),
+                                          AUTO_DETAIL: ProbeSettings(detail_db=1.0)}
 _DEFAULT_METHOD = "telea"  # the incumbent of the choice (see the module docstring)
 
 
