@@ -9,6 +9,7 @@ Sets (the "report" halves; the rules were chosen on the "tune" halves with
 debian --out runs/debsets`` (``--debsets``), scikit-image's photos and validation facades.
 
     python bench/auto_report.py --json docs/auto-report-cpu.json     # appends, resumes
+    python bench/auto_report.py --json docs/auto-report-cpu.json --table   # the docs' table
 
 Each finished setting is written at once, so a stopped run resumes where it was.
 """
@@ -79,12 +80,32 @@ def run_setting(data: str, size: int, mask: str, count: int) -> dict:
     return {"images": len(images), "model": model, "methods": out}
 
 
+def table(results: dict) -> str:
+    """The markdown table of docs/auto.md: per setting, PSNR/detail of each rule, the best
+    classical method, the gap of ``auto`` to it, and the model."""
+    lines = ["| setting | images | auto | auto, bonus 3 (before) | auto-detail | best classical "
+             "| auto - best classical | model |", "|---|---|---|---|---|---|---|---|"]
+    for key, r in results.items():
+        m = r["methods"]
+        best = max(CLASSICAL, key=lambda k: m[k]["psnr"])
+        cell = {k: f"{m[k]['psnr']:.2f} / {m[k]['detail']:.2f}" for k in m}
+        lines.append(f"| {key} | {r['images']} | {cell['auto']} | "
+                     f"{cell['auto (bonus 3, before)']} | {cell['auto (detail 1)']} | "
+                     f"{best} {cell[best]} | {m['auto']['psnr'] - m[best]['psnr']:+.2f} | "
+                     f"{cell[r['model']]} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--debsets", type=Path, default=Path("runs/debsets"))
     p.add_argument("--count", type=int, default=30)
     p.add_argument("--json", type=Path, required=True)
+    p.add_argument("--table", action="store_true", help="print the table of --json and stop")
     a = p.parse_args()
+    if a.table:
+        print(table(json.loads(a.json.read_text())["results"]))
+        return
     done = json.loads(a.json.read_text()) if a.json.exists() else {
         "command": "python bench/auto_report.py", "machine": platform.processor(),
         "results": {}}
