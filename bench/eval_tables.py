@@ -21,7 +21,8 @@ def tables(path: Path) -> list[str]:
     try:
         data = json.loads(path.read_text())
         results = [data] if "methods" in data else list(data.values())  # demo: {mask: result}
-        return [table(EvalResult(r["count"], r["mask"], r["methods"]), path) for r in results]
+        return [table(EvalResult(count=r["count"], mask=r["mask"], methods=r["methods"]), path)
+                for r in results]
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         raise SystemExit(f"{path}: not an evaluate --json or demo summary file ({e!r})") from e
 
