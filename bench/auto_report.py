@@ -93,6 +93,19 @@ def table(results: dict) -> str:
                      f"{cell['auto (bonus 3, before)']} | {cell['auto (detail 1)']} | "
                      f"{best} {cell[best]} | {m['auto']['psnr'] - m[best]['psnr']:+.2f} | "
                      f"{cell[r['model']]} |")
+    photo = [r["methods"] for k, r in results.items() if not k.startswith("facades")]
+    if photo:
+        def mean(name: str, key: str) -> float:
+            return float(np.mean([m[name][key] for m in photo]))
+
+        best = [max(CLASSICAL, key=lambda k, m=m: m[k]["psnr"]) for m in photo]
+        best_psnr = float(np.mean([m[b]["psnr"] for m, b in zip(photo, best, strict=True)]))
+        lines.append(f"| all photo and texture settings (mean) | | {mean('auto', 'psnr'):.2f} / "
+                     f"{mean('auto', 'detail'):.2f} | {mean('auto (bonus 3, before)', 'psnr'):.2f}"
+                     f" / {mean('auto (bonus 3, before)', 'detail'):.2f} | "
+                     f"{mean('auto (detail 1)', 'psnr'):.2f} / "
+                     f"{mean('auto (detail 1)', 'detail'):.2f} | best of each {best_psnr:.2f} | "
+                     f"{mean('auto', 'psnr') - best_psnr:+.2f} | |")
     return "\n".join(lines)
 
 
