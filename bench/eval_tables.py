@@ -20,15 +20,16 @@ from context_encoder.evaluation import EvalResult, markdown_table
 def tables(path: Path) -> list[str]:
     try:
         data = json.loads(path.read_text())
-        results = [data] if "methods" in data else list(data.values())  # demo: {mask: result}
-        return [table(EvalResult(count=r["count"], mask=r["mask"], methods=r["methods"]), path)
-                for r in results]
+        results = {"": data} if "methods" in data else data  # demo: {setting: result}
+        return [table(EvalResult(count=r["count"], mask=r["mask"], methods=r["methods"]), path,
+                      "photo crops" if key.startswith("photos") else "validation facades")
+                for key, r in results.items()]
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         raise SystemExit(f"{path}: not an evaluate --json or demo summary file ({e!r})") from e
 
 
-def table(res: EvalResult, path: Path) -> str:
-    lines = [f"{res.mask} holes, {res.count} validation facades (`{path.as_posix()}`):", "",
+def table(res: EvalResult, path: Path, what: str = "validation facades") -> str:
+    lines = [f"{res.mask} holes, {res.count} {what} (`{path.as_posix()}`):", "",
              markdown_table(res)]
     baselines = {k: v for k, v in res.methods.items() if k in BASELINES}
     if baselines:

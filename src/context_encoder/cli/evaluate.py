@@ -22,9 +22,9 @@ __all__ = ["add_parser"]
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("evaluate", help="score models and classical methods")
     p.add_argument("--model", action="append", default=None,
-                   help="shipped model name or path, or 'auto' (per hole, the mix of the other "
-                        "models and the classical methods that best fills test holes cut into "
-                        "the photo) "
+                   help="shipped model name or path (.safetensors, .onnx, run folder), or "
+                        "'auto' (per hole, the mix of the other models and the classical methods "
+                        "that best fills test holes cut into the photo) or 'auto-detail' "
                         "(repeatable; default: the shipped model for the mask kind)")
     p.add_argument("--adapt", type=int, default=0, metavar="STEPS",
                    help="fine-tune every model (and auto's) on each image first (default 0)")

@@ -60,7 +60,7 @@ def add_parser(sub: Any) -> None:
                         "size), or a folder of sketches paired by stem as masks are; for a "
                         "sketch-guided model (trained with --guide sketch)")
     p.add_argument("--model", default=None, metavar="NAME|PATH",
-                   help="shipped model name, exported .safetensors file or run folder: alone, "
+                   help="shipped model name, exported .safetensors or .onnx file or run folder: alone, "
                         "fill with this model only; with --method auto, the model auto tries "
                         f"(default {Inpainter.DEFAULT_MODEL})")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")

@@ -39,7 +39,7 @@ def add_parser(sub: Any) -> None:
                    help="address to bind (default 127.0.0.1; 0.0.0.0 exposes the server)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--model", default=None, metavar="NAME|PATH",
-                   help="the server's model: a shipped name or an exported .safetensors file / "
+                   help="the server's model: a shipped name, an exported .safetensors or .onnx file / "
                         f"run folder (default {Inpainter.DEFAULT_MODEL}), the default of "
                         "requests; 'auto' makes auto the default. Requests may name 'auto' "
                         "(per hole, the mix of this model and the classical methods that "
