@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from context_encoder.runtime import describe_machine
 
 ARMS = {"reconstruction": 0.0, "joint (paper)": 0.001, "joint, 10x adversarial": 0.01}
 START = "facades-center-128"
@@ -84,7 +85,7 @@ def main() -> None:
         keep = ("l1", "l2", "psnr", "psnr_full", "ssim", "detail", "swd")
         a.json.write_text(json.dumps({
             "command": "python bench/adv_ablation.py " + " ".join(sys.argv[1:]),
-            "machine": platform.processor() or platform.machine(), "steps": a.steps,
+            "machine": describe_machine(), "steps": a.steps,
             "count": a.count, "start": START, "lambda_adv": ARMS,
             "grid_columns": ["input", START, *ARMS, "ground truth"],
             "train_seconds_this_call": took,

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import resource
 import subprocess
 import sys
@@ -31,6 +30,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from context_encoder.runtime import describe_machine
 
 METHODS = ("model", "auto", "model+adapt", "auto+adapt")
 HOLES = ("dots:1", "dots:10", "dots:100", "dots:1000", "dots:10000", "square:64",
@@ -127,12 +128,10 @@ def main() -> None:
         print(f"{method:<12} {mp:>6g} {holes:<13} {r['adapt']:>5} {sec:>7} {peak:>8}  "
               f"{r.get('filled_with', r.get('note', ''))[:60]}", flush=True)
     if a.json:
-        import torch
 
         a.json.write_text(json.dumps({
             "command": "python bench/auto_cost.py " + " ".join(sys.argv[1:]),
-            "machine": f"{platform.processor() or platform.machine()}, "
-                       f"{torch.get_num_threads()} threads", "rows": rows}, indent=1) + "\n")
+            "machine": describe_machine(), "rows": rows}, indent=1) + "\n")
 
 
 if __name__ == "__main__":

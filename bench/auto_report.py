@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from context_encoder.evaluation import default_model_for, load_eval_images, make
 from context_encoder.inference import AutoInpainter
 from context_encoder.inference.auto import ProbeSettings
 from context_encoder.metrics import hole_metrics, sliced_wasserstein
+from context_encoder.runtime import describe_machine
 
 CLASSICAL = ("telea", "ns", "biharmonic", "patchmatch")
 RULES = {"auto": ProbeSettings(), "auto (bonus 3, before)": ProbeSettings(model_bonus_db=3.0),
@@ -120,7 +120,7 @@ def main() -> None:
         print(table(json.loads(a.json.read_text())["results"]))
         return
     done = json.loads(a.json.read_text()) if a.json.exists() else {
-        "command": "python bench/auto_report.py", "machine": platform.processor(),
+        "command": "python bench/auto_report.py", "machine": describe_machine(),
         "results": {}}
     for name, data, size, mask, count in settings(a.debsets, a.count):
         key = f"{name} {mask}"

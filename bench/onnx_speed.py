@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import tempfile
 import time
@@ -24,6 +23,7 @@ from context_encoder.data import render_facade
 from context_encoder.inference import Inpainter
 from context_encoder.masks import get_mask_generator
 from context_encoder.onnx_model import export_onnx, input_names
+from context_encoder.runtime import describe_machine
 
 
 def _median_ms(fn, iters: int) -> float:
@@ -81,7 +81,7 @@ def main() -> None:
     if a.json:
         a.json.write_text(json.dumps({
             "command": "python bench/onnx_speed.py " + f"--model {a.model} --iters {a.iters}",
-            "machine": platform.processor() or platform.machine(),
+            "machine": describe_machine(),
             "threads": torch.get_num_threads(), "results": rows}, indent=1) + "\n")
 
 

@@ -14,6 +14,7 @@ __all__ = [
     "PRECISIONS",
     "check_fits",
     "check_workers",
+    "describe_machine",
     "device_memory",
     "cpu_supports_bf16",
     "default_workers",
@@ -142,3 +143,22 @@ def check_workers(workers: int | None, option: str = "--workers") -> None:
     if workers is not None and workers > limit:
         raise UsageError(f"{option} {workers}: at most {limit} here "
                          f"({MAX_WORKERS_PER_CORE} per usable core)")
+
+
+def describe_machine() -> str:
+    """One line naming this machine for benchmark records: the CPU's model, its usable cores,
+    whether it runs bf16 (what ``--precision auto`` picks on it), and the GPU if any."""
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((line.split(":", 1)[1].strip() for line in f
+                          if line.startswith("model name")), "")
+    except OSError:
+        pass
+    import platform
+
+    parts = [f"{model or platform.processor() or platform.machine()}, {usable_cores()} cores",
+             "bf16" if cpu_supports_bf16() else "no bf16 (fp32)"]
+    if torch.cuda.is_available():
+        parts.append(torch.cuda.get_device_name(0))
+    return ", ".join(parts)
