@@ -322,7 +322,8 @@ def test_keep_detail_takes_a_single_candidate_when_the_blend_washes_texture_out(
 
 
 def test_detail_products_give_a_blends_gradient_energy():
-    from context_encoder.inference.auto.choose import detail_products, neighbour_differences
+    from context_encoder.inference.auto.choose import detail_products
+    from context_encoder.metrics import neighbour_differences
 
     rng = np.random.default_rng(0)
     a, b, t = (rng.random((16, 16, 3)) for _ in range(3))

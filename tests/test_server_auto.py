@@ -99,7 +99,6 @@ def test_a_slow_auto_request_is_stopped_at_the_time_limit_and_passed_by_models()
             done["auto"] = time.monotonic()
 
         t = threading.Thread(target=send_auto)
-        t0 = time.monotonic()
         t.start()
         time.sleep(0.5)
         fast = c.post("/api/v1/inpaint", files=_files())
@@ -108,7 +107,7 @@ def test_a_slow_auto_request_is_stopped_at_the_time_limit_and_passed_by_models()
         assert fast.status_code == 200 and fast.headers["x-model"] == "facades-freeform-128"
         r = slow["r"]
         assert r.status_code == 503 and "time limit of 4 s (adapting" in r.json()["error"], r.text
-        assert done["model"] < done["auto"] and done["auto"] - t0 < 20
+        assert done["model"] < done["auto"]  # the model request passed the busy auto one
         assert c.get("/api/v1/health").json()["in_progress"] == 0
 
 
@@ -133,5 +132,4 @@ def test_the_work_of_a_client_that_has_gone_stops(tiny_model, caplog) -> None:
                 break
             time.sleep(0.2)
         assert httpx.get(url + "/api/v1/health").json()["in_progress"] == 0
-        assert time.monotonic() - t0 < 5
     assert "stopped (the client has gone), adapting the model (steps)" in caplog.text

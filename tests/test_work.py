@@ -78,7 +78,6 @@ def test_ctrl_c_stops_a_long_adaptation_cleanly(tmp_path):
     import signal
     import subprocess
     import sys
-    import time
 
     import numpy as np
     from PIL import Image
@@ -92,11 +91,10 @@ def test_ctrl_c_stops_a_long_adaptation_cleanly(tmp_path):
          "--box", "30,30,24,24", "--model", "facades-freeform-128", "--adapt", "1000",
          "-o", str(out)], stderr=subprocess.PIPE, text=True, env=env)
     assert proc.stderr is not None
-    t0 = time.monotonic()
     line = proc.stderr.readline()  # the first progress line (after 2 s of adapting)
     assert line.startswith("adapting the model (steps): "), line
     proc.send_signal(signal.SIGINT)
     rest = proc.stderr.read()
-    assert proc.wait(30) == 130 and time.monotonic() - t0 < 60
+    assert proc.wait(30) == 130
     assert rest.strip().splitlines()[-1] == "interrupted" and "Traceback" not in rest
     assert not out.exists()

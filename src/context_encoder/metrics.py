@@ -48,6 +48,7 @@ __all__ = [
     "hole_metrics",
     "mean_l1",
     "mean_l2",
+    "neighbour_differences",
     "psnr",
     "psnr_from_mse",
     "sliced_wasserstein",
@@ -182,8 +183,7 @@ def hole_metrics(pred: np.ndarray, target: np.ndarray, mask: np.ndarray) -> dict
         "psnr": psnr_from_mse(l2),
         "psnr_full": psnr_from_mse(float(sq.mean())),
         "ssim": _ssim(p, t),
-        "detail": (_interior_gradient_energy(p, m) + GRADIENT_FLOOR)
-        / (_interior_gradient_energy(t, m) + GRADIENT_FLOOR),
+        "detail": _detail(p, t, m),
     }
 
 
@@ -212,13 +212,26 @@ def aggregate(results: Iterable[Mapping[str, float]]) -> dict[str, float]:
 GRADIENT_FLOOR = 1e-4
 
 
+def neighbour_differences(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The differences between horizontal and vertical neighbours that both lie in ``mask``
+    (``x``: ``HxWxC``), every channel, flattened as float64: the texture inside a fill, the
+    seam at its edge left out."""
+    dy = (x[1:] - x[:-1])[mask[1:] & mask[:-1]]
+    dx = (x[:, 1:] - x[:, :-1])[mask[:, 1:] & mask[:, :-1]]
+    return np.concatenate([dy.ravel(), dx.ravel()]).astype(np.float64)
+
+
 def _interior_gradient_energy(x: np.ndarray, m: np.ndarray) -> float:
-    """Mean squared difference between horizontal and vertical neighbours that both lie in
-    the hole (the fill's own texture; the seam at its edge is left out)."""
-    dy = np.square(np.diff(x, axis=0)).sum(axis=2)[m[1:] & m[:-1]]
-    dx = np.square(np.diff(x, axis=1)).sum(axis=2)[m[:, 1:] & m[:, :-1]]
-    n = dy.size + dx.size
-    return float((dy.sum() + dx.sum()) / n) if n else 0.0
+    """Squared neighbour differences inside the hole (:func:`neighbour_differences`), summed
+    over the channels, averaged over the neighbour pairs; 0 without a pair."""
+    d = neighbour_differences(x, m)
+    pairs = d.size // x.shape[2]
+    return float(d @ d) / pairs if pairs else 0.0
+
+
+def _detail(p: np.ndarray, t: np.ndarray, m: np.ndarray) -> float:
+    return (_interior_gradient_energy(p, m) + GRADIENT_FLOOR) / (
+        _interior_gradient_energy(t, m) + GRADIENT_FLOOR)
 
 
 def gradient_ratio(pred: np.ndarray, target: np.ndarray, mask: np.ndarray) -> float:
@@ -229,9 +242,7 @@ def gradient_ratio(pred: np.ndarray, target: np.ndarray, mask: np.ndarray) -> fl
     the truth (noise, artefacts). It rewards neither matching the truth nor realism on its
     own: read it beside PSNR and :func:`sliced_wasserstein`."""
     p, t = _pair(pred, target)
-    m = _hole(mask, p.shape)
-    return (_interior_gradient_energy(p, m) + GRADIENT_FLOOR) / (
-        _interior_gradient_energy(t, m) + GRADIENT_FLOOR)
+    return _detail(p, t, _hole(mask, p.shape))
 
 
 #: :func:`sliced_wasserstein`: patch side, patches drawn per image and level, random

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import platform
 
 import torch
 
@@ -155,8 +156,6 @@ def describe_machine() -> str:
                           if line.startswith("model name")), "")
     except OSError:
         pass
-    import platform
-
     parts = [f"{model or platform.processor() or platform.machine()}, {usable_cores()} cores",
              "bf16" if cpu_supports_bf16() else "no bf16 (fp32)"]
     if torch.cuda.is_available():

@@ -42,12 +42,11 @@ __all__ = ["BYTES_PER_PIXEL", "FileResult", "HoleSource", "check_max_pixels", "i
 BYTES_PER_PIXEL = 64
 
 
-def check_max_pixels(max_pixels: int, option: str = "max_pixels", images: int = 1) -> None:
-    """``UsageError`` when ``images`` images of ``max_pixels`` pixels, inpainted at once,
-    would not fit in this machine's memory: a limit no accepted image could meet."""
-    check_fits(images * max_pixels * BYTES_PER_PIXEL,
-               f"{option}: {images} image{'s' if images > 1 else ''} of "
-               f"{max_pixels / 1e6:,.0f} megapixels at once", f"lower {option}")
+def check_max_pixels(max_pixels: int, option: str = "max_pixels") -> None:
+    """``UsageError`` when an image of ``max_pixels`` pixels would not fit in this machine's
+    memory while inpainted: a limit no accepted image could meet."""
+    check_fits(max_pixels * BYTES_PER_PIXEL,
+               f"{option}: an image of {max_pixels / 1e6:,.0f} megapixels", f"lower {option}")
 
 #: What :func:`inpaint_files` takes as the inpainter: one, or a function that builds it
 #: (called once, after every input and output has been checked).

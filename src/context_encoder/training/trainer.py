@@ -127,7 +127,7 @@ class Trainer:
 
         # Everything that can fail on bad input is checked before any work or writing.
         self._check_out_dir(resume)
-        self._check_model_size()
+        self._check_sizes()
         if cfg.init is not None and not resume:
             self._check_init(cfg.init)
         self.train_images = make_image_dataset(cfg.data, cfg.image_size, split="train",
@@ -182,7 +182,7 @@ class Trainer:
                 f"--resume with changed training options ({', '.join(changed)}): the run "
                 "will differ from one trained uninterrupted with either setting", stacklevel=3)
 
-    def _check_model_size(self) -> None:
+    def _check_sizes(self) -> None:
         """Refuse, before anything is allocated, options that size work beyond the machine:
         a generator whose weights, gradients and Adam state (16 bytes a parameter) would
         take more than half the device's memory; a batch whose layer outputs (4 bytes each,

@@ -13,14 +13,13 @@ import cv2
 import numpy as np
 from scipy.optimize import nnls
 
-from ...metrics import psnr_from_mse
+from ...metrics import GRADIENT_FLOOR, neighbour_differences, psnr_from_mse
 from ...pixels import check_rgb01, to_uint8
 from .candidates import FillFn
 from .probes import mosaic, place_probes, probe_scale, shrink_mask
 from .settings import Choice, ProbeSettings
 
-__all__ = ["blend_weights", "choose_filler", "detail_products", "keep_detail",
-           "neighbour_differences", "option_scores"]
+__all__ = ["blend_weights", "choose_filler", "detail_products", "keep_detail", "option_scores"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,19 +44,15 @@ def _prefill(img: np.ndarray, unknown: np.ndarray) -> np.ndarray:
 
 
 
-def neighbour_differences(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """The differences between horizontal and vertical neighbours that both lie in
-    ``mask`` (``x``: ``HxWxC``), flattened: the texture inside a fill, its seam left out."""
-    dy = (x[1:] - x[:-1])[mask[1:] & mask[:-1]]
-    dx = (x[:, 1:] - x[:, :-1])[mask[:, 1:] & mask[:, :-1]]
-    return np.concatenate([dy.ravel(), dx.ravel()]).astype(np.float64)
-
-
 def detail_products(fills: Sequence[np.ndarray], truth: np.ndarray, mask: np.ndarray
                     ) -> tuple[np.ndarray, float]:
     """``(dgram, truth_energy)``: the fills' neighbour-difference products (``dgram[j, k]``
     the mean of ``d_j * d_k``, so a blend ``w`` has gradient energy ``w @ dgram @ w``) and
-    the truth's gradient energy, inside ``mask`` (:func:`neighbour_differences`)."""
+    the truth's gradient energy, inside ``mask``
+    (:func:`~context_encoder.metrics.neighbour_differences`). Averaged per value (pair and
+    channel), where the ``detail`` metric averages per pair: with the same
+    ``GRADIENT_FLOOR``, the probes count a region as flat below three times the metric's
+    level (the setting ``auto-detail`` was tuned and reported with)."""
     d = np.stack([neighbour_differences(np.asarray(f, np.float64), mask) for f in fills])
     t = neighbour_differences(np.asarray(truth, np.float64), mask)
     n = max(t.size, 1)
@@ -147,8 +142,6 @@ def option_scores(gram: np.ndarray, dgram: np.ndarray, truth_energy: float,
     minus ``detail_db`` per halving of detail it loses against the truth (its gradient
     energy over the truth's, :data:`~context_encoder.metrics.GRADIENT_FLOOR` on both
     sides; more detail than the truth costs nothing here: PSNR sees noise)."""
-    from ...metrics import GRADIENT_FLOOR
-
     f = np.ones(len(names))
     for i, name in enumerate(names):
         if favour and favour.get(name):

@@ -179,7 +179,7 @@ class AutoInpainter(InpainterBase):
             fills = list(pool.map(lambda m: cands[m](crop, hole), methods))
         mix = np.zeros((ys.size, 3), np.float64)
         for k, result in enumerate(fills):  # summed in a fixed order
-            mix += weight[pixel_group, k][:, None] * np.asarray(result, np.float64)[ys, xs]
+            mix += weight[pixel_group, k][:, None] * np.asarray(result)[ys, xs].astype(np.float64)
         out = np.zeros((*mask.shape, 3), np.float32)
         out[ys + y0, xs + x0] = mix
         logger.info("auto: %s", describe(choices))
