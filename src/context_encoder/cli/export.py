@@ -1,5 +1,6 @@
 """``context-encoder export``: keep only the generator of a run, in one file: ``.safetensors``
-(this package rebuilds it) or ``.onnx`` (any ONNX runtime runs it)."""
+(this package rebuilds it) or ``.onnx`` (any ONNX runtime runs it); or a folder, ``web``: the
+editor page as static files that fill holes in the browser itself."""
 
 from __future__ import annotations
 
@@ -9,20 +10,23 @@ from typing import Any
 
 __all__ = ["add_parser"]
 
-FORMATS = ("safetensors", "onnx")
+FORMATS = ("safetensors", "onnx", "web")
 
 
 def add_parser(sub: Any) -> None:
     e = sub.add_parser("export", help="keep only the generator of a run, in one file "
-                                      "(.safetensors or .onnx)")
-    e.add_argument("run", help="run folder or checkpoint folder; with --format onnx also a "
-                               "shipped name or an exported .safetensors file")
+                                      "(.safetensors or .onnx), or as a static web page that "
+                                      "fills holes in the browser (--format web)")
+    e.add_argument("run", help="run folder or checkpoint folder; with --format onnx or web "
+                               "also a shipped name or an exported .safetensors file")
     e.add_argument("-o", "--output", required=True,
-                   help="the file to write (an existing file is kept unless --overwrite)")
+                   help="the file to write (a folder for --format web; an existing one is "
+                        "kept unless --overwrite)")
     e.add_argument("--format", choices=FORMATS, default="safetensors",
                    help="safetensors (default; fp16 unless --fp32) or onnx (fp32, opset 20, "
                         "dynamic batch; inputs image, mask, sketch as the model takes them: "
-                        "see docs/deploy.md)")
+                        "see docs/deploy.md) or web (a folder: index.html, the page's scripts, "
+                        "ONNX Runtime Web and the model as .onnx, for any static host)")
     e.add_argument("--which", choices=["best", "last"], default="best")
     e.add_argument("--fp32", action="store_true", help="store fp32 (default fp16)")
     e.add_argument("--overwrite", action="store_true", help="replace an existing output file")
@@ -34,6 +38,14 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import UsageError
     from ..io.files import check_output
 
+    if args.format == "web":
+        from ..server.static_site import export_site
+
+        out = export_site(args.run, args.output, which=args.which, overwrite=args.overwrite)
+        size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
+        print(f"wrote {out}/ ({size / 1e6:.1f} MB): serve it with any static file server, "
+              f"e.g. python -m http.server -d {out}")
+        return 0
     suffix = MODEL_SUFFIX if args.format == "safetensors" else ".onnx"
     out = Path(args.output)
     if not out.is_dir() and out.suffix.lower() != suffix:  # a folder: check_output says so

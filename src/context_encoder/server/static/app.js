@@ -6,8 +6,13 @@
  * sketch (api/v1/models says `sketch: true`), the Sketch tool draws thin lines on a layer
  * of their own, sent beside the mask as a black/white `sketch` PNG (white = a stroke).
  * Everything is one history of operations (hole strokes, rectangles, sketch lines, clears,
- * inpaint results), so undo / redo also step back over an inpaint. No build step, no
- * external assets.
+ * inpaint results), so undo / redo also step back over an inpaint. No external assets.
+ *
+ * In the browser (`<html data-inference="browser">`, the static site that `context-encoder
+ * export MODEL --format web` writes): the models come from models.json and the page fills
+ * the hole itself, with inpaint.js (the Python pipeline's pixel work) around the model run
+ * by ONNX Runtime Web (static/ort/: WebGPU where the browser has it, else WebAssembly;
+ * `?ep=wasm` asks for WebAssembly). No request leaves the page's own host.
  */
 (() => {
   'use strict';
@@ -49,6 +54,7 @@
   const SKETCH_SCREEN_PX = 2; // and about this wide on screen on an image shown scaled down
   const HOLD_MS = 350; // a longer press on Compare only shows "before" while held
   const MAX_UPSCALE = 4;
+  const IN_BROWSER = document.documentElement.dataset.inference === 'browser';
 
   const imageCtx = el.imageCanvas.getContext('2d');
   const maskCtx = el.canvas.getContext('2d', { willReadFrequently: true });
@@ -66,6 +72,7 @@
     sizeTouched: false,
     models: null, // name -> entry of api/v1/models, once listed
     listed: false, // the listing answered (or failed): the Sketch tool's note may show
+    sessions: new Map(), // in the browser: model name -> Promise of { session, provider }
   };
 
   // -- status ---------------------------------------------------------------------------
@@ -502,43 +509,15 @@
     setStatus('Inpainting…', 'busy');
     const t0 = performance.now();
     try {
-      const mask = await layerPNG(maskCtx, 'mask');
-      if (!mask) throw new Error('the mask is empty');
-      const sketch = takesSketch() && hasSketch() ? await layerPNG(sketchCtx, 'sketch') : null;
-      const img = currentImage();
-      const form = new FormData();
-      const filename = img === state.original ? img.filename : `${state.name}-inpainted.png`;
-      form.append('image', img.blob, filename);
-      form.append('mask', mask, 'mask.png');
-      if (sketch) form.append('sketch', sketch, 'sketch.png');
-      if (el.model.value) form.append('model', el.model.value);
-      let res;
-      try {
-        res = await fetch('api/v1/inpaint', { method: 'POST', body: form });
-      } catch (err) {
-        throw new Error('cannot reach the server');
-      }
-      if (!res.ok) {
-        let msg = `HTTP ${res.status}`;
-        try {
-          const body = await res.json();
-          if (body && body.error) msg = body.error;
-        } catch (err) {
-          /* not JSON: keep the status */
-        }
-        throw new Error(msg);
-      }
-      // arrayBuffer (not blob) keeps the answer readable in the browser's dev tools
-      const type = res.headers.get('content-type') || 'image/png';
-      const blob = new Blob([await res.arrayBuffer()], { type });
+      const sketch = takesSketch() && hasSketch();
+      const { blob, how } = await (IN_BROWSER ? fillInBrowser(sketch) : fillOnServer(sketch));
       const bitmap = await createImageBitmap(blob);
       push({ kind: 'result', image: { blob, bitmap, w: bitmap.width, h: bitmap.height } });
       renderImage();
       renderMask();
       const ms = Math.round(performance.now() - t0);
-      const method = res.headers.get('x-inpaint-method');
-      const how = (method ? ` with ${method}` : '') + (sketch ? ', following the sketch' : '');
-      setStatus(`Done in ${ms} ms${how}. Paint again to fix more, Compare to see the change, Ctrl+Z to undo.`, 'done');
+      const following = sketch ? ', following the sketch' : '';
+      setStatus(`Done in ${ms} ms${how}${following}. Paint again to fix more, Compare to see the change, Ctrl+Z to undo.`, 'done');
     } catch (err) {
       setStatus(`Inpainting failed: ${err.message}`, 'error');
     } finally {
@@ -546,9 +525,115 @@
     }
   }
 
+  /** The server fills the hole: the image, the mask (and sketch) as PNGs to api/v1/inpaint. */
+  async function fillOnServer(withSketch) {
+    const mask = await layerPNG(maskCtx, 'mask');
+    if (!mask) throw new Error('the mask is empty');
+    const sketch = withSketch ? await layerPNG(sketchCtx, 'sketch') : null;
+    const img = currentImage();
+    const form = new FormData();
+    const filename = img === state.original ? img.filename : `${state.name}-inpainted.png`;
+    form.append('image', img.blob, filename);
+    form.append('mask', mask, 'mask.png');
+    if (sketch) form.append('sketch', sketch, 'sketch.png');
+    if (el.model.value) form.append('model', el.model.value);
+    let res;
+    try {
+      res = await fetch('api/v1/inpaint', { method: 'POST', body: form });
+    } catch (err) {
+      throw new Error('cannot reach the server');
+    }
+    if (!res.ok) {
+      let msg = `HTTP ${res.status}`;
+      try {
+        const body = await res.json();
+        if (body && body.error) msg = body.error;
+      } catch (err) {
+        /* not JSON: keep the status */
+      }
+      throw new Error(msg);
+    }
+    // arrayBuffer (not blob) keeps the answer readable in the browser's dev tools
+    const type = res.headers.get('content-type') || 'image/png';
+    const method = res.headers.get('x-inpaint-method');
+    return { blob: new Blob([await res.arrayBuffer()], { type }), how: method ? ` with ${method}` : '' };
+  }
+
+  /** The model's ONNX Runtime session, made once: WebGPU where the browser offers an
+   * adapter (and the page was not asked for ?ep=wasm), else WebAssembly. */
+  function modelSession(m) {
+    if (!state.sessions.has(m.name)) {
+      state.sessions.set(m.name, (async () => {
+        if (typeof ort === 'undefined') throw new Error('the page has no ONNX Runtime (static/ort/ort.min.js)');
+        ort.env.wasm.wasmPaths = new URL('static/ort/', document.baseURI).href;
+        const wanted = new URLSearchParams(location.search).get('ep');
+        let provider = 'wasm';
+        if (wanted !== 'wasm' && navigator.gpu) {
+          try {
+            if (await navigator.gpu.requestAdapter()) provider = 'webgpu';
+          } catch (err) {
+            /* no adapter: WebAssembly */
+          }
+        }
+        let session;
+        try {
+          session = await ort.InferenceSession.create(m.file, { executionProviders: [provider] });
+        } catch (err) {
+          if (provider === 'wasm') throw err;
+          provider = 'wasm';
+          session = await ort.InferenceSession.create(m.file, { executionProviders: [provider] });
+        }
+        return { session, provider };
+      })());
+    }
+    return state.sessions.get(m.name).catch((err) => {
+      state.sessions.delete(m.name);
+      throw new Error(`cannot load ${m.file}: ${err.message}`);
+    });
+  }
+
+  /** A layer's pixels as one byte each: 1 where drawn (any alpha), else 0. */
+  function layerBits(ctx) {
+    const src = ctx.getImageData(0, 0, ctx.canvas.width, ctx.canvas.height).data;
+    const out = new Uint8Array(src.length / 4);
+    for (let i = 0; i < out.length; i++) out[i] = src[i * 4 + 3] !== 0 ? 1 : 0;
+    return out;
+  }
+
+  /** The page fills the hole itself (inpaint.js around the model in ONNX Runtime Web). */
+  async function fillInBrowser(withSketch) {
+    const m = state.models && state.models.get(el.model.value);
+    if (!m) throw new Error('no model is listed in models.json');
+    const { session, provider } = await modelSession(m);
+    const img = currentImage();
+    const bitmap = await createImageBitmap(img.blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+    const c = document.createElement('canvas');
+    c.width = img.w;
+    c.height = img.h;
+    const ctx = c.getContext('2d', { willReadFrequently: true });
+    ctx.drawImage(bitmap, 0, 0);
+    bitmap.close();
+    const rgba = ctx.getImageData(0, 0, img.w, img.h);
+    const run = async (feeds) => {
+      const tensors = {};
+      for (const [k, v] of Object.entries(feeds)) tensors[k] = new ort.Tensor('float32', v.data, v.dims);
+      const out = await session.run(tensors);
+      return out.output.getData ? await out.output.getData() : out.output.data;
+    };
+    const hole = layerBits(maskCtx);
+    const sketch = withSketch ? layerBits(sketchCtx) : null;
+    const filled = await CEInpaint.fill(m, rgba.data, img.w, img.h, hole, sketch, run);
+    ctx.putImageData(new ImageData(filled, img.w, img.h), 0, 0);
+    const blob = await new Promise((resolve, reject) => {
+      c.toBlob((b) => (b ? resolve(b) : reject(new Error('could not encode the result'))), 'image/png');
+    });
+    const where = provider === 'webgpu' ? 'WebGPU' : 'WebAssembly';
+    return { blob, how: ` with ${m.name} in the browser (${where})` };
+  }
+
   async function loadModels() {
     try {
-      const res = await fetch('api/v1/models');
+      const res = await fetch(IN_BROWSER ? 'models.json' : 'api/v1/models');
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       const body = await res.json();
       el.model.replaceChildren();
@@ -565,7 +650,8 @@
     } catch (err) {
       el.model.hidden = true;
       el.sketchNote.textContent = 'no model list: no sketch';
-      setStatus(`Could not list the models (${err.message}); the server's default is used.`, 'error');
+      const fallback = IN_BROWSER ? 'nothing can be filled' : "the server's default is used";
+      setStatus(`Could not list the models (${err.message}); ${fallback}.`, 'error');
     }
     state.listed = true;
     updateUI();
