@@ -13,15 +13,10 @@
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import http.server
 import io
 import json
 import shutil
 import subprocess
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -32,6 +27,7 @@ from PIL import Image
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnxscript")
 
+from conftest import load_bench  # noqa: E402
 from context_encoder.cli import main  # noqa: E402
 from context_encoder.data import render_facade  # noqa: E402
 from context_encoder.server import static_site  # noqa: E402
@@ -201,25 +197,6 @@ def test_the_pages_pipeline_gives_the_python_fill(sites, name, tmp_path):
 
 
 # -- the page in Chromium, served as static files ------------------------------------------
-@contextlib.contextmanager
-def _static_server(root: Path) -> Iterator[str]:
-    """A plain static file server for ``root`` on 127.0.0.1 (a free port)."""
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            return None
-
-    handler = functools.partial(Quiet, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def _open(page, url: str, src: Path, w: int) -> None:
     page.goto(url + "/")
     page.wait_for_selector("#model option", state="attached")
@@ -262,7 +239,7 @@ def test_the_static_page_fills_a_brushed_hole_on_a_photo(sites, tmp_path, monkey
     img = _photo(w, h)
     src = tmp_path / "photo.png"
     Image.fromarray(img).save(src)
-    with _static_server(site) as url, _browser_page(url, monkeypatch) as page:
+    with load_bench("web_speed").static_server(site) as url, _browser_page(url, monkeypatch) as page:
         _open(page, url, src, w)
         assert page.input_value("#model") == "facades-freeform-128"
         _drag(page, [(60, 60), (140, 110), (200, 100)], w, h)
@@ -282,7 +259,7 @@ def test_the_static_page_fills_a_sketch_guided_hole_on_a_facade(sites, tmp_path,
     img = render_facade("val", 5, w)
     src = tmp_path / "facade.png"
     Image.fromarray(img).save(src)
-    with _static_server(site) as url, _browser_page(url, monkeypatch) as page:
+    with load_bench("web_speed").static_server(site) as url, _browser_page(url, monkeypatch) as page:
         _open(page, url, src, w)
         page.click("#tool-rect")
         _drag(page, [(70, 60), (190, 170)], w, h)
