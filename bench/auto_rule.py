@@ -39,7 +39,12 @@ from context_encoder.inference.auto import (
     classical_candidates,
     inpainter_filler,
 )
-from context_encoder.inference.auto.choose import detail_products, keep_detail
+from context_encoder.inference.auto.choose import (
+    detail_key,
+    detail_products,
+    high_pass,
+    spend_on_detail,
+)
 from context_encoder.inference.windows import WindowGeometry, group_holes
 from context_encoder.metrics import GRADIENT_FLOOR
 
@@ -55,7 +60,7 @@ def _images(data: str, count: int, size: int) -> tuple[list[np.ndarray], int]:
 
 
 def _candidates(hole_pixels: int, pixels: int) -> dict[str, Callable]:
-    cands = classical_candidates(hole_pixels=hole_pixels, image_pixels=pixels)
+    cands = classical_candidates(hole_pixels=hole_pixels)
     for key, name in MODELS.items():
         cands[key] = inpainter_filler(Inpainter.from_pretrained(name, device="cpu"))
     return cands
@@ -77,6 +82,8 @@ def collect(args: argparse.Namespace) -> None:
                 cands = _candidates(int(mask.sum()), mask.size)
             filled = {k: np.rint(np.asarray(fn(rgb, mask)) * 255.0) / 255.0
                       for k, fn in cands.items()}
+            details = {k: high_pass(v, ProbeSettings().detail_sigma).astype(np.float64)
+                       for k, v in filled.items()}
             labels, groups = group_holes(mask, geometry)
             rng = np.random.default_rng(args.seed)
             rows = []
@@ -86,10 +93,13 @@ def collect(args: argparse.Namespace) -> None:
                 sel[y0:y1, x0:x1] = np.isin(labels[y0:y1, x0:x1], g.labels)
                 c = choose_filler(rgb, sel, cands, rng, unknown=mask, default="telea",
                                   probes=ProbeSettings(count=args.probes, tile=args.tile))
-                err = np.stack([(v[sel] - rgb[sel]).ravel() for v in filled.values()])
+                # the candidates' errors, then their detail (high_pass), as choose_filler
+                # keeps them on the probes
+                err = np.stack([(v[sel] - rgb[sel]).ravel() for v in filled.values()]
+                               + [v[sel].ravel() for v in details.values()])
                 gram = err @ err.T
                 sse = {k: float(gram[j, j]) for j, k in enumerate(filled)}
-                dgram, dtruth = detail_products(list(filled.values()), rgb, sel)
+                dgram, dtruth = detail_products([*filled.values(), *details.values()], rgb, sel)
                 rows.append({"pixels": int(sel.sum()), "probes": c.probes, "size": c.size,
                              "scale": c.scale, "scores": c.scores, "per_probe": c.per_probe,
                              "sse": sse, "names": list(filled), "gram": gram.tolist(),
@@ -119,7 +129,7 @@ def score_rule(lines: list[dict], rule: Rule, detail: bool = False) -> float | t
         sse = energy = truth = 0.0
         for g in line["groups"]:
             w = rule(g)
-            v = np.array([w.get(k, 0.0) for k in g["names"]])
+            v = np.array([w.get(k, 0.0) for k in _names(g, len(g["gram"]))])
             sse += float(v @ np.array(g["gram"]) @ v)
             if detail:
                 energy += g["pixels"] * float(v @ np.array(g["dgram"]) @ v)
@@ -130,6 +140,13 @@ def score_rule(lines: list[dict], rule: Rule, detail: bool = False) -> float | t
     if detail:
         return float(np.mean(total)), float(np.mean(details))
     return float(np.mean(total))
+
+
+def _names(g: dict, n: int) -> list[str]:
+    """The names of a group's products: the candidates, then (for products of ``2 * K``
+    rows) their detail."""
+    return g["names"] if n == len(g["names"]) else [*g["names"],
+                                                    *(detail_key(k) for k in g["names"])]
 
 
 def _allowed(line: dict) -> list[str]:
@@ -161,32 +178,37 @@ def blend_rule(allowed: Sequence[str], bonus_db: float, ridge: float) -> Rule:
     return rule
 
 
-def detail_rule(allowed: Sequence[str], bonus_db: float, ridge: float,
-                detail_db: float) -> Rule:
-    """auto's blend, then :func:`keep_detail`: a single candidate where the blend loses
-    more detail than ``detail_db`` per halving is worth."""
+def spend_rule(allowed: Sequence[str], bonus_db: float, ridge: float, budget_db: float,
+               floor_db: float, min_scale: float = 0.0) -> Rule:
+    """auto's blend, then :func:`spend_on_detail`: its lead over each candidate alone
+    spent on detail, at most ``budget_db``, where the probes saw the photo at
+    ``min_scale`` of its size or more."""
     blend = blend_rule(allowed, bonus_db, ridge)
 
     def rule(g: dict) -> dict[str, float]:
         w = blend(g)
-        if not g["scores"] or detail_db <= 0:
+        if not g["scores"] or budget_db <= 0 or g["scale"] < min_scale:
             return w
-        idx = [g["names"].index(k) for k in allowed]
+        k = len(g["names"])
+        idx = [g["names"].index(a) for a in allowed]
+        idx += [k + i for i in idx]
         gram = np.array(g["probe_gram"])[np.ix_(idx, idx)]
         dgram = np.array(g["probe_dgram"])[np.ix_(idx, idx)]
         bonus = bonus_db * math.log2(1.0 / g["size"])
-        return keep_detail(gram, dgram, g["probe_dtruth"], list(allowed), w,
-                           favour={allowed[-1]: bonus}, detail_db=detail_db)
+        return spend_on_detail(gram, dgram, g["probe_dtruth"], list(allowed), w,
+                               favour={allowed[-1]: bonus}, budget_db=budget_db,
+                               floor_db=floor_db)
     return rule
 
 
-def fit_detail(args: argparse.Namespace) -> None:
-    """Per file: PSNR and detail of each single candidate; then every (model bonus, ridge,
-    detail dB) of the grid replayed: the worst PSNR gap to the best single classical method
-    over the files of photographs and textures (the target: >= -0.1 dB), the facades' gap to
-    the model, and the mean detail over the photographs' files; rows that meet the target
-    first, most detail first."""
-    files = {p: [json.loads(x) for x in Path(p).read_text().splitlines()] for p in args.files}
+def _detail_table(paths: Sequence[str], variants: dict[str, Callable[[Sequence[str]], Rule]],
+                  top: int) -> None:
+    """Per file: PSNR and detail of each single candidate; then each variant (label -> rule
+    for the allowed candidates) replayed: the worst PSNR gap to the best single classical
+    method over the files of photographs and textures (the target: >= -0.1 dB), the
+    facades' gap to the model, and the mean detail over the photographs' files; rows that
+    meet the target first, most detail first."""
+    files = {p: [json.loads(x) for x in Path(p).read_text().splitlines()] for p in paths}
     files = {p: lines for p, lines in files.items() if lines and "dgram" in lines[0]["groups"][0]}
     ref = {}
     for path, lines in files.items():
@@ -202,23 +224,27 @@ def fit_detail(args: argparse.Namespace) -> None:
     photos = [p for p in files if p not in facades]
     detailed = [p for p in photos if "textures" not in p] or photos
     rows = []
-    for bonus in args.bonus:
-        for ridge in args.ridge:
-            for detail_db in args.detail:
-                res = {p: score_rule(lines, detail_rule(_allowed(lines[0]), bonus, ridge,
-                                                        detail_db), True)
-                       for p, lines in files.items()}
-                gaps = {p: res[p][0] - ref[p] for p in files}
-                rows.append((min(gaps[p] for p in photos), min((gaps[p] for p in facades),
-                                                                default=0.0),
-                             float(np.mean([res[p][1] for p in detailed])), bonus, ridge,
-                             detail_db, [f"{gaps[p]:+.2f}/{res[p][1]:.2f}" for p in files]))
-    print("bonus ridge detail_db: worst photo gap, worst facade gap (to the model), mean "
-          "photo detail; then per file gap/detail, in the order above")
+    for label, make in variants.items():
+        res = {p: score_rule(lines, make(_allowed(lines[0])), True) for p, lines in files.items()}
+        gaps = {p: res[p][0] - ref[p] for p in files}
+        rows.append((min(gaps[p] for p in photos), min((gaps[p] for p in facades), default=0.0),
+                     float(np.mean([res[p][1] for p in detailed])), label,
+                     [f"{gaps[p]:+.2f}/{res[p][1]:.2f}" for p in files]))
+    print("variant: worst photo gap, worst facade gap (to the model), mean photo detail; "
+          "then per file gap/detail, in the order above")
     rows.sort(key=lambda r: (r[0] < -0.1, -r[2] if r[0] >= -0.1 else -r[0]))
-    for worst, fac, det, bonus, ridge, detail_db, cells in rows[: args.top]:
-        print(f"  {bonus:3.1f} {ridge:4.2f} {detail_db:3.1f}: {worst:+.2f} {fac:+.2f} {det:.2f}  "
-              + " ".join(cells), flush=True)
+    for worst, fac, det, label, cells in rows[:top]:
+        print(f"  {label}: {worst:+.2f} {fac:+.2f} {det:.2f}  " + " ".join(cells), flush=True)
+
+
+def fit_spend(args: argparse.Namespace) -> None:
+    """:func:`_detail_table` over every (model bonus, ridge, budget dB, floor dB, least
+    probe scale)."""
+    _detail_table(args.files, {
+        f"{b:3.1f} {r:4.2f} {u:4.2f} {f:+4.2f} {m:4.2f}": (
+            lambda a, b=b, r=r, u=u, f=f, m=m: spend_rule(a, b, r, u, f, m))
+        for b in args.bonus for r in args.ridge for u in args.budget for f in args.floor
+        for m in args.min_scale}, args.top)
 
 
 def fit(args: argparse.Namespace) -> None:
@@ -264,14 +290,16 @@ def main() -> None:
     f.add_argument("--bonus", type=float, nargs="*", default=[0.0, 1.0, 2.0, 3.0, 4.0])
     f.add_argument("--ridge", type=float, nargs="*", default=[0.0, 0.05, 0.1, 0.2])
     f.add_argument("--top", type=int, default=10)
-    d = sub.add_parser("detail")
-    d.add_argument("files", nargs="+")
-    d.add_argument("--bonus", type=float, nargs="*", default=[0.0, 1.0, 2.0, 3.0])
-    d.add_argument("--ridge", type=float, nargs="*", default=[0.0, 0.1, 0.3])
-    d.add_argument("--detail", type=float, nargs="*", default=[0.0, 0.5, 1.0, 1.5, 2.0, 3.0])
-    d.add_argument("--top", type=int, default=15)
+    sp = sub.add_parser("spend")
+    sp.add_argument("files", nargs="+")
+    sp.add_argument("--bonus", type=float, nargs="*", default=[1.0])
+    sp.add_argument("--ridge", type=float, nargs="*", default=[0.1])
+    sp.add_argument("--budget", type=float, nargs="*", default=[0.0, 0.25, 0.5, 0.75, 1.0])
+    sp.add_argument("--floor", type=float, nargs="*", default=[-0.4, -0.2, 0.0, 0.2, 0.4])
+    sp.add_argument("--min-scale", type=float, nargs="*", default=[0.0, 0.5, 0.75])
+    sp.add_argument("--top", type=int, default=20)
     args = p.parse_args()
-    {"collect": collect, "fit": fit, "detail": fit_detail}[args.cmd](args)
+    {"collect": collect, "fit": fit, "spend": fit_spend}[args.cmd](args)
 
 
 if __name__ == "__main__":

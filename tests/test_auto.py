@@ -222,16 +222,16 @@ def test_probing_and_filling_run_on_a_crop_around_the_holes(tiny_model, monkeypa
     assert np.array_equal(out[~mask], img[~mask])
 
 
-def test_auto_detail_is_named_and_keeps_detail_settings(tiny_model, tmp_path):
+def test_auto_closest_is_named_and_adds_no_detail(tiny_model, tmp_path):
     from context_encoder.cli import main
-    from context_encoder.inference import AUTO_DETAIL, METHODS, load_inpainter
+    from context_encoder.inference import AUTO_CLOSEST, METHODS, load_inpainter
 
-    assert AUTO_DETAIL in METHODS
-    inp = load_inpainter(AUTO_DETAIL, models=[tiny_model])
-    assert inp.probes.detail_db == 1.0 and load_inpainter("auto", models=[tiny_model]).probes \
-        .detail_db == 0.0
+    assert AUTO_CLOSEST in METHODS
+    inp = load_inpainter(AUTO_CLOSEST, models=[tiny_model])
+    assert inp.probes.detail_budget_db == 0.0 and load_inpainter(
+        "auto", models=[tiny_model]).probes.detail_budget_db > 0
     filled = inp.fill(_photo(), _holes())
     assert filled.chosen and len(filled.choices) == 2
     Image.fromarray(_photo()).save(tmp_path / "p.png")
     assert main(["inpaint", str(tmp_path / "p.png"), "--box", "10,10,20,12", "--method",
-                 AUTO_DETAIL, "-o", str(tmp_path / "o.png")]) == 0
+                 AUTO_CLOSEST, "-o", str(tmp_path / "o.png")]) == 0

@@ -230,17 +230,42 @@ def test_errors_name_the_problem():
 def test_classical_candidates_leave_out_slow_methods_on_large_inputs():
     from context_encoder.inference.auto.candidates import (
         BIHARMONIC_MAX_HOLE,
-        PATCHMATCH_MAX_PIXELS,
         classical_candidates,
     )
 
     names = ["telea", "biharmonic", "patchmatch"]
     assert list(classical_candidates(names)) == names
-    small = classical_candidates(names, hole_pixels=100, image_pixels=10_000)
-    assert list(small) == names
-    big = classical_candidates(names, hole_pixels=BIHARMONIC_MAX_HOLE + 1,
-                               image_pixels=PATCHMATCH_MAX_PIXELS + 1)
-    assert list(big) == ["telea"]
+    assert list(classical_candidates(names, hole_pixels=100)) == names
+    big = classical_candidates(names, hole_pixels=BIHARMONIC_MAX_HOLE + 1)
+    assert list(big) == ["telea", "patchmatch"]
+
+
+def test_at_most_pixels_fills_a_large_image_at_a_smaller_scale():
+    """The method sees the image halved until it fits the limit; the fill comes back at
+    full size into the hole only; a small image gets the method itself."""
+    from context_encoder.inference.auto.candidates import at_most_pixels
+
+    seen = []
+
+    def method(u8, hole):
+        seen.append(u8.shape)
+        out = u8.copy()
+        out[hole] = 200
+        return out
+
+    rng = np.random.default_rng(0)
+    u8 = rng.integers(0, 100, (300, 400, 3), dtype=np.uint8)
+    hole = np.zeros((300, 400), bool)
+    hole[100:180, 150:260] = True
+    out = at_most_pixels(method, u8, hole, limit=20_000)
+    assert seen == [(75, 100, 3)]  # 120,000 px halved twice
+    np.testing.assert_array_equal(out[~hole], u8[~hole])
+    inner = np.zeros_like(hole)
+    inner[108:172, 158:252] = True  # a flat fill stays flat away from the hole's edge
+    assert np.abs(out[inner].astype(int) - 200).max() <= 2
+    seen.clear()
+    assert np.array_equal(at_most_pixels(method, u8, hole, limit=120_000), method(u8, hole))
+    assert seen == [(300, 400, 3), (300, 400, 3)]
 
 
 def test_coarse_to_fine_runs_large_holes_mostly_at_a_coarser_scale():
@@ -300,25 +325,41 @@ def test_coarse_to_fine_keeps_full_size_when_the_context_vanishes_at_the_coarse_
     assert shapes == [(400, 400, 3)]
 
 
-def test_keep_detail_takes_a_single_candidate_when_the_blend_washes_texture_out():
+def test_spend_on_detail_adds_the_detail_the_budget_and_floor_allow():
     """Two fills with independent errors of the same size: their mean halves the error
-    (+3 dB on the probes) but, one being flat, keeps a quarter of the detailed one's
-    texture. Charged per halving of lost detail, the detailed fill alone wins once the
-    charge outweighs the 3 dB; and the blend is kept where it loses no detail."""
-    from context_encoder.inference.auto.choose import keep_detail, option_scores
+    (+3 dB on the probes) but, one being flat, keeps a quarter of the textured one's detail.
+    Adding the textured fill's high frequencies (uncorrelated with its error, energy 1e-3)
+    restores detail at a small cost: half of them give the truth's detail for 0.21 dB, a
+    quarter 0.56 of it for 0.04 dB. The budget and the floor decide how much is taken."""
+    from context_encoder.inference.auto.choose import (
+        detail_key,
+        option_detail,
+        option_psnr,
+        spend_on_detail,
+    )
 
     names = ["flat", "textured"]
-    gram = np.array([[1e-2, 0.0], [0.0, 1e-2]])
-    dgram = np.array([[0.0, 0.0], [0.0, 4e-2]])  # the flat fill has no gradients
-    truth = 4e-2  # the textured fill has the truth's amount of detail
+    ext = [*names, *(detail_key(n) for n in names)]  # errors, then the fills' detail
+    gram = np.diag([1e-2, 1e-2, 0.0, 1e-3])
+    t = 4e-2  # the textured fill and its detail have the truth's gradients; flat has none
+    dgram = np.array([[0, 0, 0, 0], [0, t, 0, t], [0, 0, 0, 0], [0, t, 0, t]], float)
     blend = {"flat": 0.5, "textured": 0.5}
-    scores = option_scores(gram, dgram, truth, names, [blend, {"textured": 1.0}])
-    assert scores[0] == pytest.approx(scores[1] + 3.01, abs=0.01)  # PSNR alone: the blend
-    assert keep_detail(gram, dgram, truth, names, blend, detail_db=1.0) == blend
-    assert keep_detail(gram, dgram, truth, names, blend, detail_db=2.0) == {"textured": 1.0}
-    both_textured = np.array([[4e-2, 0.0], [0.0, 4e-2]])  # uncorrelated textures: half lost
-    assert keep_detail(gram, both_textured * 0 + 4e-2, truth, names, blend,
-                       detail_db=10.0) == blend  # perfectly correlated textures: none lost
+    half = {**blend, "textured detail": 0.5}
+    p = option_psnr(gram, ext, [blend, {"textured": 1.0}, half])
+    assert p[0] == pytest.approx(p[1] + 3.01, abs=0.01) and p[0] - p[2] == pytest.approx(
+        0.21, abs=0.01)
+    assert option_detail(dgram, t, ext, blend) == pytest.approx(0.25, abs=0.01)
+    assert option_detail(dgram, t, ext, half) == pytest.approx(1.0, abs=1e-3)
+
+    def spend(**kw):
+        return spend_on_detail(gram, dgram, t, names, blend, **kw)
+
+    assert spend(budget_db=0.5, floor_db=0.2) == half  # more detail than the truth: no gain
+    assert spend(budget_db=0.1, floor_db=0.2) == {**blend, "textured detail": 0.25}
+    assert spend(budget_db=0.5, floor_db=2.98) == blend  # the floor: above one fill alone
+    assert spend(budget_db=0.0, floor_db=-5.0) == blend
+    flat_only = np.diag([1e-2, 1e-2, 0.0, 0.0])  # detail that changes nothing is not taken
+    assert spend_on_detail(flat_only, dgram * 0, t, names, blend) == blend
 
 
 def test_detail_products_give_a_blends_gradient_energy():

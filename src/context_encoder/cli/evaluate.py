@@ -24,7 +24,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--model", action="append", default=None,
                    help="shipped model name or path (.safetensors, .onnx, run folder), or "
                         "'auto' (per hole, the mix of the other models and the classical methods "
-                        "that best fills test holes cut into the photo) or 'auto-detail' "
+                        "that best fills test holes cut into the photo, with detail added where that "
+                        "costs little) or 'auto-closest' (the mix alone) "
                         "(repeatable; default: the shipped model for the mask kind)")
     p.add_argument("--adapt", type=int, default=0, metavar="STEPS",
                    help="fine-tune every model (and auto's) on each image first (default 0)")

@@ -68,9 +68,10 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--method", metavar="NAME",
                    help="auto (the default without --model): for each hole, the mix of the "
                         "model and the classical methods that best fills test holes of its "
-                        "shape cut into the photo; auto-detail: the same, but a single "
-                        "method where the mix would wash texture out (sharper, a little lower "
-                        "PSNR); or a classical method: mean, telea, ns, biharmonic, patchmatch")
+                        "shape cut into the photo, with one method's fine detail added where "
+                        "the test holes say it costs little; auto-closest: the mix alone "
+                        "(smoother, a little closer); or a classical method: mean, telea, ns, "
+                        "biharmonic, patchmatch")
     p.add_argument("--adapt", type=int, default=0, metavar="STEPS",
                    help="fine-tune the model on each photo for STEPS steps first (0 = off, "
                         "the default; ~30 is enough): with auto the adapted model is one more "

@@ -51,7 +51,7 @@ before decoding; ``None`` for no limit) and :func:`save_image` keep mode and bit
 
 from ..io.images import box_mask, load_image, load_mask, save_image
 from .adapt import AdaptedInpainter
-from .auto import AUTO, AUTO_DETAIL, AUTO_METHODS, AutoInpainter
+from .auto import AUTO, AUTO_CLOSEST, AUTO_METHODS, AutoInpainter
 from .base import Filled, GroupChoice, InpainterBase, describe
 from .classical import BaselineInpainter
 from .factory import METHODS, load_inpainter
@@ -60,7 +60,7 @@ from .inpainter import STAGES, Inpainter
 
 __all__ = [
     "AUTO",
-    "AUTO_DETAIL",
+    "AUTO_CLOSEST",
     "AUTO_METHODS",
     "METHODS",
     "STAGES",

@@ -31,8 +31,8 @@ def load_inpainter(name: str | os.PathLike = AUTO, *,
 
     * ``"auto"`` (the default): :class:`~.auto.AutoInpainter` over ``models`` (default: the
       shipped free-form model) and the classical methods, also trying each model
-      fine-tuned on the photo for ``adapt_steps`` steps; ``"auto-detail"`` the same,
-      keeping detail where a blend would wash it out (``ProbeSettings(detail_db=1)``);
+      fine-tuned on the photo for ``adapt_steps`` steps; ``"auto-closest"`` the same
+      without the detail auto adds to its blend (``ProbeSettings(detail_budget_db=0)``);
     * a classical method (``"mean"``, ``"telea"``, ``"ns"``, ``"biharmonic"``,
       ``"patchmatch"``): :class:`~.classical.BaselineInpainter` (``adapt_steps`` must be 0);
     * anything else is a model: a shipped name, an exported ``.safetensors`` file or a

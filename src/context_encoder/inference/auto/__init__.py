@@ -40,6 +40,14 @@ components filled together):
    candidate unless named) keeping the choice unless another beats it by more than
    ``switch_db``. Without any probe (no room), :class:`Choice` names ``default`` with
    ``reason`` saying why.
+5. Detail (:func:`~.choose.spend_on_detail`). A blend is closest on average and smooth:
+   where fills disagree on texture, their mean washes it out. So the blend's lead over
+   each candidate alone is partly spent on detail: the high frequencies of one candidate's
+   fill (the fill minus its Gaussian blur, :func:`~.choose.high_pass`; usually PatchMatch's
+   or a model's) are added to the blend, the most that the probes say costs at most
+   ``detail_budget_db`` of the blend's PSNR while staying ``detail_floor_db`` above the best
+   single candidate, where the probes see the photo at ``detail_min_scale`` of its size or
+   more. ``auto-closest`` names the blend alone (``detail_budget_db=0``).
 
 The defaults (:class:`ProbeSettings`) were chosen on the "tune" split: 128 px crops of the
 "tune" photos of :mod:`context_encoder.data.photos` and validation facades 1000-1059 (never
@@ -62,13 +70,13 @@ from .candidates import (
     inpainter_filler,
 )
 from .choose import blend_weights, choose_filler
-from .inpainter import AUTO, AUTO_DETAIL, AUTO_METHODS, AutoInpainter
+from .inpainter import AUTO, AUTO_CLOSEST, AUTO_METHODS, AutoInpainter
 from .probes import place_probes
 from .settings import Choice, ProbeSettings
 
 __all__ = [
     "AUTO",
-    "AUTO_DETAIL",
+    "AUTO_CLOSEST",
     "AUTO_METHODS",
     "CLASSICAL_CANDIDATES",
     "AutoInpainter",

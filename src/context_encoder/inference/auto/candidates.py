@@ -25,6 +25,7 @@ __all__ = [
     "COARSE_MIN_HOLE",
     "PATCHMATCH_MAX_PIXELS",
     "FillFn",
+    "at_most_pixels",
     "baseline_filler",
     "classical_candidates",
     "coarse_to_fine",
@@ -37,10 +38,12 @@ FillFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
 #: Classical candidates by default (``mean`` is never the best on photos).
 CLASSICAL_CANDIDATES: tuple[str, ...] = ("telea", "ns", "biharmonic", "patchmatch")
 
-#: Above these sizes the slow methods are left out of :func:`classical_candidates`, so that
-#: filling the real hole with the winner stays within about a second on a 2-core CPU:
-#: biharmonic's sparse solve grows with the hole (~0.2 s for 16k hole pixels, ~1.5 s for
-#: 65k), PatchMatch with the image it runs on (~0.7 s for 256x256).
+#: Biharmonic is left out of :func:`classical_candidates` above this many hole pixels, so
+#: that filling the real hole stays within about a second on a 2-core CPU: its sparse solve
+#: grows with the hole (~0.2 s for 16k hole pixels, ~1.5 s for 65k). PatchMatch grows with
+#: the image it runs on (~0.7 s for 256x256, ~3.5 s for 512x512): larger images are filled
+#: on a copy halved until it has at most :data:`PATCHMATCH_MAX_PIXELS`, the fill enlarged
+#: back into the hole (:func:`at_most_pixels`).
 BIHARMONIC_MAX_HOLE = 25_000
 PATCHMATCH_MAX_PIXELS = 150_000
 
@@ -86,36 +89,61 @@ def coarse_to_fine(method: Callable[[np.ndarray, np.ndarray], np.ndarray], u8: n
     return method(context, hole & ~core)
 
 
+def at_most_pixels(method: Callable[[np.ndarray, np.ndarray], np.ndarray], u8: np.ndarray,
+                   hole: np.ndarray, limit: int) -> np.ndarray:
+    """``method(u8, hole)`` on a copy of the image halved (area averaging) until it has at
+    most ``limit`` pixels, its fill enlarged back (cubic) into the hole; ``method`` itself on
+    an image that small already. For a method whose cost grows with the whole image
+    (PatchMatch searches all of it), at the price of the finest detail."""
+    h, w = hole.shape
+    f = 1
+    while h * w > limit * f * f:
+        f *= 2
+    if f == 1:
+        return method(u8, hole)
+    size = (-(-w // f), -(-h // f))
+    small_hole = shrink_mask(hole, size)
+    low = method(cv2.resize(u8, size, interpolation=cv2.INTER_AREA), small_hole)
+    up = cv2.resize(low, (w, h), interpolation=cv2.INTER_CUBIC).reshape(u8.shape)
+    out = u8.copy()
+    out[hole] = up[hole]
+    return out
+
+
 def baseline_filler(name: str) -> FillFn:
     """A candidate from a classical method of :mod:`context_encoder.baselines`; Telea and
-    Navier-Stokes go :func:`coarse_to_fine` on holes of over :data:`COARSE_MIN_HOLE` pixels."""
+    Navier-Stokes go :func:`coarse_to_fine` on holes of over :data:`COARSE_MIN_HOLE` pixels,
+    PatchMatch :func:`at_most_pixels` on images of over :data:`PATCHMATCH_MAX_PIXELS`."""
     method = get_baseline(name)
 
     def fill(rgb01: np.ndarray, mask: np.ndarray) -> np.ndarray:
         u8 = to_uint8(rgb01)
-        out = coarse_to_fine(method, u8, mask) if name in COARSE_METHODS else method(u8, mask)
+        if name in COARSE_METHODS:
+            out = coarse_to_fine(method, u8, mask)
+        elif name == "patchmatch":
+            out = at_most_pixels(method, u8, np.asarray(mask) != 0, PATCHMATCH_MAX_PIXELS)
+        else:
+            out = method(u8, mask)
         return out.astype(np.float32) / np.float32(255.0)
 
     fill.__name__ = name
     return fill
 
 
-def classical_candidates(names: Sequence[str] | None = None, *, hole_pixels: int | None = None,
-                         image_pixels: int | None = None) -> dict[str, FillFn]:
+def classical_candidates(names: Sequence[str] | None = None, *, hole_pixels: int | None = None
+                         ) -> dict[str, FillFn]:
     """Candidates for the classical methods ``names`` (default: those of
     :data:`CLASSICAL_CANDIDATES` that run here, PatchMatch only when installed).
 
-    Given the size of the hole and of the image the winner will fill, biharmonic is left
-    out above :data:`BIHARMONIC_MAX_HOLE` hole pixels and PatchMatch above
-    :data:`PATCHMATCH_MAX_PIXELS` image pixels (also when named).
+    Given the size of the hole the winner will fill, biharmonic is left out above
+    :data:`BIHARMONIC_MAX_HOLE` hole pixels (also when named); PatchMatch fills a large
+    image at a smaller scale (:func:`at_most_pixels`).
     """
     if names is None:
         names = [n for n in CLASSICAL_CANDIDATES if n in available_baselines()]
     slow = set()
     if hole_pixels is not None and hole_pixels > BIHARMONIC_MAX_HOLE:
         slow.add("biharmonic")
-    if image_pixels is not None and image_pixels > PATCHMATCH_MAX_PIXELS:
-        slow.add("patchmatch")
     return {n: baseline_filler(n) for n in names if n not in slow}
 
 

@@ -19,11 +19,28 @@ from .candidates import FillFn
 from .probes import mosaic, place_probes, probe_scale, shrink_mask
 from .settings import Choice, ProbeSettings
 
-__all__ = ["blend_weights", "choose_filler", "detail_products", "keep_detail", "option_scores"]
+__all__ = ["DETAIL_SUFFIX", "blend_weights", "choose_filler", "detail_key", "detail_options",
+           "detail_products", "high_pass", "option_detail", "option_psnr", "spend_on_detail"]
 
 logger = logging.getLogger(__name__)
 
 _PREFILL_RADIUS = 3  # Telea radius of the quick fill of unknown pixels inside tiles
+
+#: A candidate's detail (the high frequencies of its fill, :func:`high_pass`) is named after
+#: it with this suffix among a choice's weights: ``{"ns": 0.6, "telea": 0.4,
+#: "patchmatch detail": 0.5}`` adds half of PatchMatch's detail to the blend of the others.
+DETAIL_SUFFIX = " detail"
+
+
+def detail_key(name: str) -> str:
+    """The weight's name of candidate ``name``'s detail (:data:`DETAIL_SUFFIX`)."""
+    return name + DETAIL_SUFFIX
+
+
+def high_pass(fill: np.ndarray, sigma: float) -> np.ndarray:
+    """The detail of a fill: the fill minus its Gaussian blur of ``sigma`` px."""
+    fill = np.asarray(fill, np.float32)
+    return fill - cv2.GaussianBlur(fill, (0, 0), sigma)
 
 
 def _check_image_and_hole(rgb01: np.ndarray, hole: np.ndarray) -> np.ndarray:
@@ -52,20 +69,21 @@ def detail_products(fills: Sequence[np.ndarray], truth: np.ndarray, mask: np.nda
     (:func:`~context_encoder.metrics.neighbour_differences`). Averaged per value (pair and
     channel), where the ``detail`` metric averages per pair: with the same
     ``GRADIENT_FLOOR``, the probes count a region as flat below three times the metric's
-    level (the setting ``auto-detail`` was tuned and reported with)."""
+    level (where the detail metric sees a region as flat, the probes see it a little earlier)."""
     d = np.stack([neighbour_differences(np.asarray(f, np.float64), mask) for f in fills])
     t = neighbour_differences(np.asarray(truth, np.float64), mask)
     n = max(t.size, 1)
     return (d @ d.T) / n, float(t @ t) / n
 
 
-def _score(candidates: Mapping[str, FillFn], mosaic: np.ndarray, mask: np.ndarray, tiles: int
-           ) -> tuple[dict[str, float], dict[str, list[float]], dict[str, float], np.ndarray,
-                      tuple[np.ndarray, float]]:
-    """Per candidate: PSNR over all probe pixels, PSNR per tile, seconds; the candidates'
-    error products (``gram[j, k]``: mean of ``err_j * err_k`` over the probe pixels and
-    channels, in candidate order), from which any blend's error follows; and their detail
-    products (:func:`detail_products`), from which any blend's detail follows."""
+def _score(candidates: Mapping[str, FillFn], mosaic: np.ndarray, mask: np.ndarray, tiles: int,
+           sigma: float) -> tuple[dict[str, float], dict[str, list[float]], dict[str, float],
+                                  np.ndarray, tuple[np.ndarray, float]]:
+    """Per candidate: PSNR over all probe pixels, PSNR per tile, seconds; the error products
+    of the candidates and then of their detail (``gram[j, k]``: the mean of ``v_j * v_k``
+    over the probe pixels and channels, ``v`` a candidate's error or, for the second half,
+    its fill's :func:`high_pass`), from which the error of any blend plus any detail
+    follows; and the same vectors' detail products (:func:`detail_products`)."""
     truth = mosaic[mask].astype(np.float64)
     owner = np.nonzero(mask)[1] // (mask.shape[1] // tiles)  # tile of each probe pixel
     count = np.bincount(owner, minlength=tiles)
@@ -85,8 +103,10 @@ def _score(candidates: Mapping[str, FillFn], mosaic: np.ndarray, mask: np.ndarra
         err = np.square(diff).mean(axis=1)
         scores[name] = psnr_from_mse(float(err.mean()))
         per_tile[name] = [psnr_from_mse(v) for v in np.bincount(owner, err, tiles) / np.maximum(count, 1)]
-    e = np.stack(errors)
-    return scores, per_tile, seconds, (e @ e.T) / e.shape[1], detail_products(outs, mosaic, mask)
+    details = [high_pass(o, sigma) for o in outs]
+    e = np.stack(errors + [d[mask].astype(np.float64).ravel() for d in details])
+    return scores, per_tile, seconds, (e @ e.T) / e.shape[1], detail_products(outs + details,
+                                                                               mosaic, mask)
 
 
 def _winner(scores: Mapping[str, float], default: str, switch_db: float) -> str:
@@ -133,39 +153,59 @@ def blend_weights(gram: np.ndarray, names: Sequence[str], *, favour: Mapping[str
     return {names[i]: float(w[i]) for i in order}
 
 
-def option_scores(gram: np.ndarray, dgram: np.ndarray, truth_energy: float,
-                  names: Sequence[str], options: Sequence[Mapping[str, float]], *,
-                  favour: Mapping[str, float] | None = None, detail_db: float = 0.0
-                  ) -> list[float]:
-    """The score of each option (weights per candidate) on the probes: its PSNR (the
-    favoured candidates' errors counted ``favour`` dB lower, as in :func:`blend_weights`)
-    minus ``detail_db`` per halving of detail it loses against the truth (its gradient
-    energy over the truth's, :data:`~context_encoder.metrics.GRADIENT_FLOOR` on both
-    sides; more detail than the truth costs nothing here: PSNR sees noise)."""
-    f = np.ones(len(names))
-    for i, name in enumerate(names):
-        if favour and favour.get(name):
-            f[i] = 10.0 ** (-favour[name] / 20.0)
+def _vector(option: Mapping[str, float], names: Sequence[str]) -> np.ndarray:
+    return np.array([option.get(n, 0.0) for n in names])
+
+
+def option_psnr(gram: np.ndarray, names: Sequence[str], options: Sequence[Mapping[str, float]],
+                *, favour: Mapping[str, float] | None = None) -> list[float]:
+    """Each option's PSNR on the probes (an option: weights per name of ``names``, the
+    rows of ``gram``), favoured candidates' errors counted ``favour`` dB lower as in
+    :func:`blend_weights`."""
+    f = np.array([10.0 ** (-(favour or {}).get(n, 0.0) / 20.0) for n in names])
     g = np.asarray(gram) * np.outer(f, f)
-    out = []
-    for opt in options:
-        w = np.array([opt.get(n, 0.0) for n in names])
-        ratio = (float(w @ dgram @ w) + GRADIENT_FLOOR) / (truth_energy + GRADIENT_FLOOR)
-        out.append(psnr_from_mse(float(w @ g @ w)) + detail_db * min(0.0, math.log2(ratio)))
-    return out
+    return [psnr_from_mse(float(w @ g @ w)) for w in (_vector(o, names) for o in options)]
 
 
-def keep_detail(gram: np.ndarray, dgram: np.ndarray, truth_energy: float,
-                names: Sequence[str], blend: Mapping[str, float], *,
-                favour: Mapping[str, float] | None = None, detail_db: float = 1.0
-                ) -> dict[str, float]:
-    """The blend, or the single candidate that beats it once lost detail is charged
-    ``detail_db`` per halving (:func:`option_scores`): a blend is kept only where it does
-    not wash out texture that a candidate alone keeps."""
-    options = [dict(blend)] + [{n: 1.0} for n in names]
-    scores = option_scores(gram, dgram, truth_energy, names, options, favour=favour,
-                           detail_db=detail_db)
-    return options[int(np.argmax(scores))]  # the blend first: it wins ties
+def option_detail(dgram: np.ndarray, truth_energy: float, names: Sequence[str],
+                  option: Mapping[str, float]) -> float:
+    """An option's detail on the probes: its gradient energy over the truth's, with
+    :data:`~context_encoder.metrics.GRADIENT_FLOOR` on both sides as in the metric."""
+    w = _vector(option, names)
+    return (float(w @ dgram @ w) + GRADIENT_FLOOR) / (truth_energy + GRADIENT_FLOOR)
+
+
+def detail_options(blend: Mapping[str, float], names: Sequence[str],
+                   steps: Sequence[float]) -> list[dict[str, float]]:
+    """The blend, then the blend with each candidate's detail added at each of ``steps``:
+    the fills :func:`spend_on_detail` chooses from."""
+    return [dict(blend)] + [{**blend, detail_key(n): a} for n in names for a in steps]
+
+
+def spend_on_detail(gram: np.ndarray, dgram: np.ndarray, truth_energy: float,
+                    names: Sequence[str], blend: Mapping[str, float], *,
+                    favour: Mapping[str, float] | None = None, budget_db: float = 0.5,
+                    floor_db: float = 0.2, steps: Sequence[float] = (0.25, 0.5, 0.75, 1.0)
+                    ) -> dict[str, float]:
+    """The blend with the detail of one candidate added (its fill's :func:`high_pass`, at
+    one of ``steps``), the most detailed of :func:`detail_options` (up to the truth's
+    detail: more is noise) whose probe PSNR loses at most ``budget_db`` against the blend's
+    and stays ``floor_db`` above the best single candidate's; the blend where none does. Of
+    options equally detailed (to 0.01) the closer wins.
+
+    ``gram`` and ``dgram``: the probes' error and detail products over the candidates
+    ``names`` and then their detail (:func:`_score`). High frequencies cost the blend
+    little of its closeness (they are a small part of its error), where mixing in a
+    detailed fill whole brings that fill's larger errors of shape and colour too."""
+    ext = [*names, *(detail_key(n) for n in names)]
+    options = detail_options(blend, names, steps)
+    psnr = option_psnr(gram, ext, options, favour=favour)
+    single = option_psnr(gram, ext, [{n: 1.0} for n in names], favour=favour)
+    need = max(psnr[0] - budget_db, max(single) + floor_db)
+    detail = [min(option_detail(dgram, truth_energy, ext, o), 1.0) for o in options]
+    best = max((i for i in range(len(options)) if i == 0 or psnr[i] >= need),
+               key=lambda i: (round(detail[i], 2), psnr[i]))
+    return options[best]
 
 
 def _label(weights: Mapping[str, float]) -> str:
@@ -209,15 +249,18 @@ def choose_filler(rgb01: np.ndarray, hole: np.ndarray, candidates: Mapping[str, 
     size = float(np.mean(sizes))
     tiles, mask = mosaic(_prefill(img, unknown), placed, s.margin, s.tile)
     scores, per_probe, seconds, gram, (dgram, denergy) = _score(candidates, tiles, mask,
-                                                                len(placed))
+                                                                len(placed), s.detail_sigma)
+    names = list(candidates)
     if s.blend:
         bonus = s.model_bonus_db * math.log2(1.0 / size)  # 0 for probes of the hole's size
         favour = dict.fromkeys(models, bonus)
-        weights = blend_weights(gram, list(candidates), favour=favour, ridge=s.ridge,
+        k = len(names)
+        weights = blend_weights(gram[:k, :k], names, favour=favour, ridge=s.ridge,
                                 min_weight=s.min_weight)
-        if s.detail_db > 0:
-            weights = keep_detail(gram, dgram, denergy, list(candidates), weights,
-                                  favour=favour, detail_db=s.detail_db)
+        if s.detail_budget_db > 0 and scale >= s.detail_min_scale:
+            weights = spend_on_detail(gram, dgram, denergy, names, weights, favour=favour,
+                                      budget_db=s.detail_budget_db, floor_db=s.detail_floor_db,
+                                      steps=s.detail_steps)
     else:
         weights = {_winner(scores, default, s.switch_db): 1.0}
     method = _label(weights)

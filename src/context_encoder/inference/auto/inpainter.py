@@ -38,22 +38,22 @@ from ..base import GroupChoice, InpainterBase, describe
 from ..inpainter import Inpainter
 from ..windows import WindowGeometry, group_holes
 from .candidates import FillFn, classical_candidates, inpainter_filler
-from .choose import choose_filler
+from .choose import DETAIL_SUFFIX, choose_filler, high_pass
 from .settings import ProbeSettings
 from .units import around, class_settings, probe_pad, probe_units, union
 
-__all__ = ["AUTO", "AUTO_DETAIL", "AUTO_METHODS", "AutoInpainter"]
+__all__ = ["AUTO", "AUTO_CLOSEST", "AUTO_METHODS", "AutoInpainter"]
 
 logger = logging.getLogger(__name__)
 
 #: The name of the automatic choice wherever a method or model is named.
 AUTO = "auto"
-#: ``auto`` keeping detail (:func:`.choose.keep_detail`, ``ProbeSettings(detail_db=1)``): a
-#: single candidate where the blend would wash texture out, at some PSNR (docs/auto.md).
-AUTO_DETAIL = "auto-detail"
+#: ``auto`` without the detail: the blend closest to the truth on the probes alone
+#: (``ProbeSettings(detail_budget_db=0)``), smoother, a little closer (docs/auto.md).
+AUTO_CLOSEST = "auto-closest"
 #: The automatic choices by name, with their probe settings.
 AUTO_METHODS: dict[str, ProbeSettings] = {AUTO: ProbeSettings(),
-                                          AUTO_DETAIL: ProbeSettings(detail_db=1.0)}
+                                          AUTO_CLOSEST: ProbeSettings(detail_budget_db=0.0)}
 _DEFAULT_METHOD = "telea"  # the incumbent of the choice (see the module docstring)
 
 
@@ -120,8 +120,7 @@ class AutoInpainter(InpainterBase):
         """The candidates, classical methods first (Telea, the default, leading), then
         models, then the models fine-tuned on this photo (``"<model>+adapt"``); and the
         names of the learned ones."""
-        cands = classical_candidates(self.methods, hole_pixels=int(np.count_nonzero(mask)),
-                                     image_pixels=mask.size)
+        cands = classical_candidates(self.methods, hole_pixels=int(np.count_nonzero(mask)))
         learned = {k: inpainter_filler(inp) for k, inp in self.inpainters.items()}
         if self.adapt_steps:
             learned.update({f"{key}+adapt": inpainter_filler(
@@ -171,14 +170,19 @@ class AutoInpainter(InpainterBase):
                                          c.reason if i == rep else f"{c.reason}, shared",
                                          dict(c.weights))
         # one call per method with any weight, every hole unknown, side by side on threads
-        # (OpenCV and torch release the GIL); each hole pixel takes its group's mix
+        # (OpenCV and torch release the GIL); each hole pixel takes its group's mix, plus
+        # the detail of a method where its group adds it
         tick("auto: probing (groups of holes)", len(units), len(units))
-        methods = list(dict.fromkeys(m for c in choices for m in c.weights))
-        weight = np.array([[c.weights.get(m, 0.0) for m in methods] for c in choices])
+        keys = list(dict.fromkeys(m for c in choices for m in c.weights))
+        methods = list(dict.fromkeys(k.removesuffix(DETAIL_SUFFIX) for k in keys))
+        weight = np.array([[c.weights.get(k, 0.0) for k in keys] for c in choices])
         with ThreadPoolExecutor(max_workers=max(1, min(len(methods), usable_cores()))) as pool:
-            fills = list(pool.map(lambda m: cands[m](crop, hole), methods))
+            fills = dict(zip(methods, pool.map(lambda m: cands[m](crop, hole), methods),
+                             strict=True))
         mix = np.zeros((ys.size, 3), np.float64)
-        for k, result in enumerate(fills):  # summed in a fixed order
+        for k, key in enumerate(keys):  # summed in a fixed order
+            base = key.removesuffix(DETAIL_SUFFIX)
+            result = fills[base] if key == base else high_pass(fills[base], self.probes.detail_sigma)
             mix += weight[pixel_group, k][:, None] * np.asarray(result)[ys, xs].astype(np.float64)
         out = np.zeros((*mask.shape, 3), np.float32)
         out[ys + y0, xs + x0] = mix

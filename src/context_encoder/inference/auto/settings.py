@@ -25,7 +25,15 @@ class ProbeSettings:
     model_bonus_db: float = 1.0  # models' probe error counted this much lower per halving
     min_weight: float = 0.05  # blend weights below this are dropped (their fill is not run)
     units: int = 16  # groups of holes probed one by one at most; beyond, by size class (.units)
-    detail_db: float = 0.0  # dB a candidate's probe score loses per halving of detail (keep_detail)
+    # detail added to the blend (choose.spend_on_detail): at most this much of its probe PSNR
+    # spent (0: the closest blend only), keeping this far above the best single candidate's,
+    # where the probes see the photo at this scale or more; the detail is a candidate's fill
+    # minus its Gaussian blur of detail_sigma px, added at one of detail_steps
+    detail_budget_db: float = 0.5
+    detail_floor_db: float = 0.2
+    detail_min_scale: float = 0.5
+    detail_sigma: float = 1.0
+    detail_steps: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0)
 
     def __post_init__(self) -> None:
         for name in ("count", "pixels", "side", "units"):
@@ -34,9 +42,14 @@ class ProbeSettings:
         if self.margin < 0 or self.reach <= 0 or self.switch_db < 0 or self.tile < 0:
             raise ValueError("ProbeSettings: margin, switch_db and tile must be >= 0, reach > 0; "
                              f"got {self.margin}, {self.switch_db}, {self.tile}, {self.reach}")
-        if self.ridge < 0 or self.model_bonus_db < 0 or self.detail_db < 0:
-            raise ValueError("ProbeSettings: ridge, model_bonus_db and detail_db must be >= 0, "
-                             f"got {self.ridge}, {self.model_bonus_db}, {self.detail_db}")
+        if min(self.ridge, self.model_bonus_db, self.detail_budget_db, self.detail_min_scale) < 0:
+            raise ValueError("ProbeSettings: ridge, model_bonus_db, detail_budget_db and "
+                             f"detail_min_scale must be >= 0, got {self.ridge}, "
+                             f"{self.model_bonus_db}, {self.detail_budget_db}, "
+                             f"{self.detail_min_scale}")
+        if self.detail_sigma <= 0 or any(not 0 < a <= 2 for a in self.detail_steps):
+            raise ValueError("ProbeSettings: detail_sigma must be > 0 and detail_steps in "
+                             f"(0, 2], got {self.detail_sigma}, {self.detail_steps}")
         if not 0 <= self.min_weight < 0.5:
             raise ValueError(f"ProbeSettings.min_weight must be in [0, 0.5), got {self.min_weight}")
         if not self.shrink or any(not 0 < s <= 1 for s in self.shrink):
@@ -54,10 +67,12 @@ class Choice:
     ``size``: probe size relative to the hole; ``scale``: the photo's scale while probing;
     ``reason``: ``"probes"``, or why the default was taken; ``weights``: the share of each
     candidate in the fill (one candidate at 1.0 unless blended; see :func:`blend_weights`).
-    ``method`` names them, heaviest first, joined by ``+``. ``detail_gram`` and
-    ``detail_truth``: the candidates' neighbour-difference products and the truth's gradient
-    energy on the probes (:func:`~.choose.detail_products`), from which any blend's detail
-    follows.
+    ``method`` names them, heaviest first, joined by ``+``, then the detail added, if any
+    (``"patchmatch detail"``: :data:`~.choose.DETAIL_SUFFIX`). ``gram`` covers the
+    candidates and then their detail (:func:`~.choose._score`); ``detail_gram`` and
+    ``detail_truth``: the same vectors' neighbour-difference products and the truth's
+    gradient energy on the probes (:func:`~.choose.detail_products`), from which any
+    option's detail follows.
     """
 
     method: str
