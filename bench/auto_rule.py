@@ -179,15 +179,14 @@ def blend_rule(allowed: Sequence[str], bonus_db: float, ridge: float) -> Rule:
 
 
 def spend_rule(allowed: Sequence[str], bonus_db: float, ridge: float, budget_db: float,
-               floor_db: float, min_scale: float = 0.0) -> Rule:
+               floor_db: float) -> Rule:
     """auto's blend, then :func:`spend_on_detail`: its lead over each candidate alone
-    spent on detail, at most ``budget_db``, where the probes saw the photo at
-    ``min_scale`` of its size or more."""
+    spent on detail, at most ``budget_db``."""
     blend = blend_rule(allowed, bonus_db, ridge)
 
     def rule(g: dict) -> dict[str, float]:
         w = blend(g)
-        if not g["scores"] or budget_db <= 0 or g["scale"] < min_scale:
+        if not g["scores"] or budget_db <= 0:
             return w
         k = len(g["names"])
         idx = [g["names"].index(a) for a in allowed]
@@ -238,13 +237,12 @@ def _detail_table(paths: Sequence[str], variants: dict[str, Callable[[Sequence[s
 
 
 def fit_spend(args: argparse.Namespace) -> None:
-    """:func:`_detail_table` over every (model bonus, ridge, budget dB, floor dB, least
-    probe scale)."""
+    """:func:`_detail_table` over every (model bonus, ridge, budget dB, floor dB)."""
     _detail_table(args.files, {
-        f"{b:3.1f} {r:4.2f} {u:4.2f} {f:+4.2f} {m:4.2f}": (
-            lambda a, b=b, r=r, u=u, f=f, m=m: spend_rule(a, b, r, u, f, m))
-        for b in args.bonus for r in args.ridge for u in args.budget for f in args.floor
-        for m in args.min_scale}, args.top)
+        f"{b:3.1f} {r:4.2f} {u:4.2f} {f:+4.2f}": (
+            lambda a, b=b, r=r, u=u, f=f: spend_rule(a, b, r, u, f))
+        for b in args.bonus for r in args.ridge for u in args.budget for f in args.floor},
+        args.top)
 
 
 def fit(args: argparse.Namespace) -> None:
@@ -296,7 +294,6 @@ def main() -> None:
     sp.add_argument("--ridge", type=float, nargs="*", default=[0.1])
     sp.add_argument("--budget", type=float, nargs="*", default=[0.0, 0.25, 0.5, 0.75, 1.0])
     sp.add_argument("--floor", type=float, nargs="*", default=[-0.4, -0.2, 0.0, 0.2, 0.4])
-    sp.add_argument("--min-scale", type=float, nargs="*", default=[0.0, 0.5, 0.75])
     sp.add_argument("--top", type=int, default=20)
     args = p.parse_args()
     {"collect": collect, "fit": fit, "spend": fit_spend}[args.cmd](args)

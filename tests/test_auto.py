@@ -9,6 +9,7 @@ from PIL import Image
 
 from context_encoder.config import ModelConfig
 from context_encoder.inference import AutoInpainter, GroupChoice, Inpainter, describe
+from context_encoder.inference.auto.choose import DETAIL_SUFFIX
 from context_encoder.models import Generator
 
 TINY_FULL = ModelConfig(64, "full", "channelwise", enc_width=8, dec_width=8, disc_width=8)
@@ -56,20 +57,29 @@ def test_fills_only_the_hole_and_reports_each_group(tiny_model):
     for c in choices:
         y0, x0, y1, x1 = c.box
         assert mask[y0:y1, x0:x1].sum() == c.pixels
-        assert set(c.scores) == {"telea", "ns", "tiny"} and set(c.weights) <= set(c.scores)
-        assert c.method == "+".join(c.weights) and abs(sum(c.weights.values()) - 1) < 1e-9
+        blend = {k: w for k, w in c.weights.items() if not k.endswith(DETAIL_SUFFIX)}
+        detail = {k.removesuffix(DETAIL_SUFFIX): w for k, w in c.weights.items()
+                  if k.endswith(DETAIL_SUFFIX)}
+        assert set(c.scores) == {"telea", "ns", "tiny"} and set(blend) <= set(c.scores)
+        assert len(detail) <= 1 and set(detail) <= set(c.scores)
+        assert c.method == "+".join(c.weights) and abs(sum(blend.values()) - 1) < 1e-9
     assert filled.method == describe(choices)
     # every group's pixels are its candidates' fills (each with every hole unknown) mixed
-    # by its weights; the fills are mixed before rounding to uint8
+    # by its weights, plus a candidate's detail where it adds it; mixed before rounding
     from context_encoder.inference import BaselineInpainter
+    from context_encoder.inference.auto.choose import high_pass
+
+    def fill(name):
+        return (tiny_model(img, mask) if name == "tiny" else BaselineInpainter(name)(img, mask)
+                ).astype(np.float64)
 
     for c in choices:
         y0, x0, y1, x1 = c.box
-        ref = sum(w * (tiny_model(img, mask) if name == "tiny"
-                       else BaselineInpainter(name)(img, mask)).astype(np.float64)
-                  for name, w in c.weights.items())
-        diff = np.abs(out[y0:y1, x0:x1].astype(np.float64) - ref[y0:y1, x0:x1])
-        assert diff.max() <= 1.0
+        ref = sum(w * (fill(name) if not name.endswith(DETAIL_SUFFIX) else 255 * high_pass(
+            fill(name.removesuffix(DETAIL_SUFFIX)) / 255, auto.probes.detail_sigma))
+            for name, w in c.weights.items())
+        diff = np.abs(out[y0:y1, x0:x1].astype(np.float64) - np.clip(ref, 0, 255)[y0:y1, x0:x1])
+        assert diff[mask[y0:y1, x0:x1]].max() <= 1.0
 
 
 def test_smooth_photo_keeps_the_classical_default(tiny_model):

@@ -199,12 +199,13 @@ def test_evaluate_auto_on_photos_scores_like_a_model(tiny_models):
     assert set(res.methods) == {"auto", "full", "telea"}
     assert all(np.isfinite(m["psnr"]) for m in res.methods.values())
     chosen = res.methods["auto"]["chosen"]  # holes per method or blend, over the 3 images
-    assert all(set(k.split("+")) <= {"telea", "ns", "biharmonic", "patchmatch", "full"}
-               for k in chosen)
+    names = {"telea", "ns", "biharmonic", "patchmatch", "full"}
+    assert all(set(k.split("+")) <= names | {f"{n} detail" for n in names} for k in chosen)
     assert sum(chosen.values()) >= 3
     shares = res.methods["auto"]["shares"]  # each method's share of the filled pixels
-    assert set(shares) <= {"telea", "ns", "biharmonic", "patchmatch", "full"}
-    assert abs(sum(shares.values()) - 1.0) < 1e-3
+    assert set(shares) <= names and abs(sum(shares.values()) - 1.0) < 1e-3
+    detail = res.methods["auto"]["detail_added"]  # share of the pixels given each one's detail
+    assert set(detail) <= names and sum(detail.values()) <= 1.0 + 1e-3
     assert "chosen" not in res.methods["full"]
     res = evaluate(models=[tiny_models["full"]], methods=[], data="photos-tune", mask="thick",
                    count=2, size=64, device="cpu", adapt=1)

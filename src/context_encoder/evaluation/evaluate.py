@@ -21,6 +21,7 @@ from ..config import MEAN_RGB, center_span
 from ..errors import UsageError
 from ..inference import AUTO_METHODS, Filled, InpainterBase, load_inpainter
 from ..inference.adapt import check_steps
+from ..inference.auto.choose import DETAIL_SUFFIX
 from ..masks import EVAL_MASK_KINDS, get_mask_generator
 from ..metrics import AREA_BINS, area_bin, hole_metrics, sliced_wasserstein
 from ..runtime import check_fits
@@ -185,18 +186,27 @@ def _fill_with_model(inpainter: InpainterBase, images: list[np.ndarray],
 
 
 def _chosen(filled: list[Filled]) -> dict[str, dict[str, float]]:
-    """For auto: the holes each method or blend filled (``chosen``, most first) and each
-    method's share of the filled pixels (``shares``)."""
+    """For auto: the holes each method or blend filled (``chosen``, most first), each
+    method's share of the filled pixels (``shares``), and for each method whose detail was
+    added, the share of the filled pixels that got it (``detail_added``)."""
     chosen: dict[str, float] = {}
     shares: dict[str, float] = {}
+    detail: dict[str, float] = {}
     for c in (c for f in filled for c in f.choices):
         chosen[c.method] = chosen.get(c.method, 0) + c.holes
         for m, w in c.weights.items():
-            shares[m] = shares.get(m, 0.0) + w * c.pixels
+            if m.endswith(DETAIL_SUFFIX):
+                m = m.removesuffix(DETAIL_SUFFIX)
+                detail[m] = detail.get(m, 0.0) + c.pixels
+            else:
+                shares[m] = shares.get(m, 0.0) + w * c.pixels
     total = sum(shares.values()) or 1.0
+
+    def share(d: dict[str, float]) -> dict[str, float]:
+        return {m: round(v / total, 4) for m, v in sorted(d.items(), key=lambda kv: -kv[1])}
+
     return {"chosen": dict(sorted(chosen.items(), key=lambda kv: -kv[1])),
-            "shares": {m: round(v / total, 4) for m, v in
-                       sorted(shares.items(), key=lambda kv: -kv[1])}}
+            "shares": share(shares), "detail_added": share(detail)}
 
 
 def _fill_with_baseline(fn: InpaintFn, images: list[np.ndarray], masks: list[np.ndarray]

@@ -185,7 +185,7 @@ def detail_options(blend: Mapping[str, float], names: Sequence[str],
 def spend_on_detail(gram: np.ndarray, dgram: np.ndarray, truth_energy: float,
                     names: Sequence[str], blend: Mapping[str, float], *,
                     favour: Mapping[str, float] | None = None, budget_db: float = 0.5,
-                    floor_db: float = 0.2, steps: Sequence[float] = (0.25, 0.5, 0.75, 1.0)
+                    floor_db: float = 0.0, steps: Sequence[float] = (0.25, 0.5, 0.75, 1.0)
                     ) -> dict[str, float]:
     """The blend with the detail of one candidate added (its fill's :func:`high_pass`, at
     one of ``steps``), the most detailed of :func:`detail_options` (up to the truth's
@@ -257,7 +257,7 @@ def choose_filler(rgb01: np.ndarray, hole: np.ndarray, candidates: Mapping[str, 
         k = len(names)
         weights = blend_weights(gram[:k, :k], names, favour=favour, ridge=s.ridge,
                                 min_weight=s.min_weight)
-        if s.detail_budget_db > 0 and scale >= s.detail_min_scale:
+        if s.detail_budget_db > 0:
             weights = spend_on_detail(gram, dgram, denergy, names, weights, favour=favour,
                                       budget_db=s.detail_budget_db, floor_db=s.detail_floor_db,
                                       steps=s.detail_steps)
