@@ -85,8 +85,8 @@ def run_setting(data: str, size: int, mask: str, count: int) -> dict:
 
 
 def table(results: dict) -> str:
-    """The markdown table of docs/auto.md: per setting, PSNR/detail of each rule, the best
-    classical method, the gap of ``auto`` to it, and the model."""
+    """The markdown table of docs/auto.md: per setting, PSNR / detail / SWD of each rule,
+    PSNR / detail of the best classical method, the gap of ``auto`` to it, and the model."""
     rules = list(RULES)
     lines = ["| setting | images | " + " | ".join(rules) + " | best classical "
              "| auto - best classical | model |", "|---" * (len(rules) + 5) + "|"]
@@ -94,7 +94,8 @@ def table(results: dict) -> str:
         m = r["methods"]
         best = max(CLASSICAL, key=lambda k: m[k]["psnr"])
         cell = {k: f"{m[k]['psnr']:.2f} / {m[k]['detail']:.2f}" for k in m}
-        lines.append(f"| {key} | {r['images']} | " + " | ".join(cell[k] for k in rules)
+        lines.append(f"| {key} | {r['images']} | " + " | ".join(
+            f"{cell[k]} / {m[k]['swd']:.0f}" for k in rules)
                      + f" | {best} {cell[best]} | {m['auto']['psnr'] - m[best]['psnr']:+.2f} | "
                      f"{cell[r['model']]} |")
     photo = [r["methods"] for k, r in results.items() if not k.startswith("facades")]
@@ -105,7 +106,8 @@ def table(results: dict) -> str:
         best = [max(CLASSICAL, key=lambda k, m=m: m[k]["psnr"]) for m in photo]
         best_psnr = float(np.mean([m[b]["psnr"] for m, b in zip(photo, best, strict=True)]))
         lines.append("| all photo and texture settings (mean) | | " + " | ".join(
-            f"{mean(k, 'psnr'):.2f} / {mean(k, 'detail'):.2f}" for k in rules)
+            f"{mean(k, 'psnr'):.2f} / {mean(k, 'detail'):.2f} / {mean(k, 'swd'):.0f}"
+            for k in rules)
             + f" | best of each {best_psnr:.2f} | {mean('auto', 'psnr') - best_psnr:+.2f} | |")
     return "\n".join(lines)
 
