@@ -54,6 +54,10 @@ def _photo_section(out: Path, mask: str, count: int, device: str,
     shares = res.methods[AUTO].get("shares", {})
     log(f"auto filled {sum(chosen.values())} holes; each method's share of the fill: "
         + ", ".join(f"{m} {v:.0%}" for m, v in shares.items()))
+    detail = res.methods[AUTO].get("detail_added", {})
+    if detail:
+        log("detail added (share of the filled pixels): "
+            + ", ".join(f"{m} {v:.0%}" for m, v in detail.items()))
     log(f"report: {report}")
     return res.to_json()
 
