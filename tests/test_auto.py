@@ -62,7 +62,8 @@ def test_fills_only_the_hole_and_reports_each_group(tiny_model):
                   if k.endswith(DETAIL_SUFFIX)}
         assert set(c.scores) == {"telea", "ns", "tiny"} and set(blend) <= set(c.scores)
         assert len(detail) <= 1 and set(detail) <= set(c.scores)
-        assert c.method == "+".join(c.weights) and abs(sum(blend.values()) - 1) < 1e-9
+        assert c.method == "+".join(blend) + "".join(f" with {d} detail" for d in detail)
+        assert abs(sum(blend.values()) - 1) < 1e-9
     assert filled.method == describe(choices)
     # every group's pixels are its candidates' fills (each with every hole unknown) mixed
     # by its weights, plus a candidate's detail where it adds it; mixed before rounding

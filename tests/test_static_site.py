@@ -131,11 +131,35 @@ def test_export_web_refuses_and_keeps_files(tmp_path, capsys, monkeypatch):
     assert main(["export", "no-such-model", "--format", "web", "-o",
                  str(tmp_path / "new")]) == 2
     assert not (tmp_path / "new").exists()
+    # --overwrite replaces only a site written earlier: never another folder, nor the one
+    # the command runs in
+    assert main(["export", "facades-center-128", "--format", "web", "-o", str(site),
+                 "--overwrite"]) == 2
+    assert "not a site written by export" in capsys.readouterr().err
+    assert (site / "keep.txt").read_text() == "keep me"
+    monkeypatch.chdir(site)
+    assert main(["export", "facades-center-128", "--format", "web", "-o", ".",
+                 "--overwrite"]) == 2
+    assert "current folder" in capsys.readouterr().err and (site / "keep.txt").exists()
+    monkeypatch.chdir(tmp_path)
+    assert main(["export", "facades-center-128", "--format", "web", "-o",
+                 str(afile / "sub")]) == 2
+    assert "is a file" in capsys.readouterr().err
     monkeypatch.setattr(static_site, "RUNTIME_DIR", tmp_path / "no-runtime")
     assert main(["export", "facades-center-128", "--format", "web", "-o",
                  str(tmp_path / "new")]) == 2
     assert "make install" in capsys.readouterr().err and not (tmp_path / "new").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["page.html", "site"]
+
+
+@needs_runtime
+def test_overwrite_replaces_a_site_written_earlier(sites, tmp_path):
+    site = tmp_path / "site"
+    shutil.copytree(sites["facades-center-128"], site)
+    (site / "stale.txt").write_text("from before")
+    assert main(["export", "facades-center-128", "--format", "web", "-o", str(site),
+                 "--overwrite"]) == 0
+    assert static_site.is_site(site) and not (site / "stale.txt").exists()
 
 
 # -- the page's pipeline in Node -----------------------------------------------------------

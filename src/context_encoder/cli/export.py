@@ -29,7 +29,9 @@ def add_parser(sub: Any) -> None:
                         "ONNX Runtime Web and the model as .onnx, for any static host)")
     e.add_argument("--which", choices=["best", "last"], default="best")
     e.add_argument("--fp32", action="store_true", help="store fp32 (default fp16)")
-    e.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    e.add_argument("--overwrite", action="store_true",
+                   help="replace an existing output file (--format web: a site folder written "
+                        "earlier by it, nothing else)")
     e.set_defaults(func=run)
 
 

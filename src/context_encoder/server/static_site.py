@@ -24,12 +24,12 @@ from typing import Any
 from ..checkpoint import load_generator, model_name
 from ..errors import UsageError
 from ..inference.windows import MAX_FEATHER
-from ..io.files import atomic_dir
+from ..io.files import atomic_dir, check_output_dir
 from ..models import MEAN_FILL
 from ..onnx_model import export_onnx
 
-__all__ = ["DEFAULT_FEATHER", "RUNTIME_DIR", "RUNTIME_FILES", "STATIC_DIR", "export_site",
-           "model_entry"]
+__all__ = ["DEFAULT_FEATHER", "RUNTIME_DIR", "RUNTIME_FILES", "STATIC_DIR", "check_site_output",
+           "export_site", "is_site", "model_entry"]
 
 STATIC_DIR = Path(__file__).parent / "static"
 #: ONNX Runtime Web's files, copied here from npm by ``make`` (git-ignored).
@@ -73,19 +73,49 @@ def _page(html: str) -> str:
                                               '<html lang="en" data-inference="browser">')
 
 
+def is_site(folder: Path) -> bool:
+    """Whether ``folder`` holds a site :func:`export_site` wrote (its ``models.json`` and
+    its browser page): the only folder ``--overwrite`` replaces."""
+    page = folder / "index.html"
+    try:
+        return (folder / "models.json").is_file() and page.is_file() and \
+            'data-inference="browser"' in page.read_text(errors="replace")
+    except OSError:
+        return False
+
+
+def check_site_output(out: str | os.PathLike, overwrite: bool = False) -> Path:
+    """The folder to write a site to, resolved; :class:`UsageError` for a file, a path below
+    a file, the current folder or one above it, and an existing non-empty folder (with
+    ``overwrite``, one that is not an earlier site: replacing it would delete the rest)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"output {str(out)!r} is a file; --format web writes a folder")
+    check_output_dir(out)
+    resolved = out.resolve()
+    if resolved == Path.cwd().resolve() or resolved in Path.cwd().resolve().parents:
+        raise UsageError(f"output {str(out)!r} is the current folder or holds it; name a new "
+                         "folder for the site")
+    if resolved.exists() and any(resolved.iterdir()):
+        if not overwrite:
+            raise UsageError(f"output {str(out)!r} exists and is not empty; pass --overwrite "
+                             "to replace a site written earlier")
+        if not is_site(resolved):
+            raise UsageError(f"output {str(out)!r} is not a site written by export --format "
+                             "web (no models.json and browser index.html); --overwrite "
+                             "replaces only such a folder, so nothing else is deleted")
+    return resolved
+
+
 def export_site(src: str | os.PathLike, out: str | os.PathLike, *, which: str = "best",
                 overwrite: bool = False, feather: int = DEFAULT_FEATHER) -> Path:
     """Write the static site for model ``src`` (a shipped name, an exported ``.safetensors``
     file or a run folder) to the folder ``out``, built beside it and renamed into place (a
-    failure leaves nothing). An existing ``out`` is refused unless ``overwrite``."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"output {str(out)!r} is a file; --format web writes a folder")
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise UsageError(f"output {str(out)!r} exists and is not empty; pass --overwrite to "
-                         "replace it")
+    failure leaves nothing). An existing non-empty ``out`` is refused, and with
+    ``overwrite`` replaced only when it is a site written earlier (:func:`check_site_output`)."""
     if not 0 <= feather <= MAX_FEATHER:
         raise UsageError(f"feather must be in 0..{MAX_FEATHER} px, got {feather}")
+    out = check_site_output(out, overwrite)
     _check_runtime()
     name = model_name(src)
     config = load_generator(src, device="cpu", which=which)[1]["config"]

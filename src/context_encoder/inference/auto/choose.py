@@ -20,7 +20,8 @@ from .probes import mosaic, place_probes, probe_scale, shrink_mask
 from .settings import Choice, ProbeSettings
 
 __all__ = ["DETAIL_SUFFIX", "blend_weights", "choose_filler", "detail_key", "detail_options",
-           "detail_products", "high_pass", "option_detail", "option_psnr", "spend_on_detail"]
+           "detail_products", "high_pass", "label", "option_detail", "option_psnr",
+           "spend_on_detail"]
 
 logger = logging.getLogger(__name__)
 
@@ -208,8 +209,13 @@ def spend_on_detail(gram: np.ndarray, dgram: np.ndarray, truth_energy: float,
     return options[best]
 
 
-def _label(weights: Mapping[str, float]) -> str:
-    return "+".join(weights)
+def label(weights: Mapping[str, float]) -> str:
+    """The method line of a choice: the mix's methods joined by ``+``, heaviest first, then
+    ``" with NAME detail"`` where a candidate's detail is added (``"ns+telea with
+    patchmatch detail"``)."""
+    mix = "+".join(k for k in weights if not k.endswith(DETAIL_SUFFIX))
+    added = [k for k in weights if k.endswith(DETAIL_SUFFIX)]
+    return " with ".join([mix, *added])
 
 
 def choose_filler(rgb01: np.ndarray, hole: np.ndarray, candidates: Mapping[str, FillFn],
@@ -263,7 +269,7 @@ def choose_filler(rgb01: np.ndarray, hole: np.ndarray, candidates: Mapping[str, 
                                       steps=s.detail_steps)
     else:
         weights = {_winner(scores, default, s.switch_db): 1.0}
-    method = _label(weights)
+    method = label(weights)
     logger.info("%d probes (size %.2f, scale %.2f): %s -> %s", len(placed), size, scale,
                 {k: round(v, 2) for k, v in scores.items()},
                 {k: round(v, 2) for k, v in weights.items()})

@@ -66,7 +66,8 @@ class Choice:
     ``reason``: ``"probes"``, or why the default was taken; ``weights``: the share of each
     candidate in the fill (one candidate at 1.0 unless blended; see :func:`blend_weights`).
     ``method`` names them, heaviest first, joined by ``+``, then the detail added, if any
-    (``"patchmatch detail"``: :data:`~.choose.DETAIL_SUFFIX`). ``gram`` covers the
+    (``"ns+telea with patchmatch detail"``: :func:`~.choose.label`; its weight's key is
+    ``"patchmatch detail"``, :data:`~.choose.DETAIL_SUFFIX`). ``gram`` covers the
     candidates and then their detail (:func:`~.choose._score`); ``detail_gram`` and
     ``detail_truth``: the same vectors' neighbour-difference products and the truth's
     gradient energy on the probes (:func:`~.choose.detail_products`), from which any

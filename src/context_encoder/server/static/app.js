@@ -55,6 +55,7 @@
   const HOLD_MS = 350; // a longer press on Compare only shows "before" while held
   const MAX_UPSCALE = 4;
   const IN_BROWSER = document.documentElement.dataset.inference === 'browser';
+  const BROWSER_MAX_MEGAPIXELS = 16; // in the browser: several float copies of the image
 
   const imageCtx = el.imageCanvas.getContext('2d');
   const maskCtx = el.canvas.getContext('2d', { willReadFrequently: true });
@@ -73,6 +74,7 @@
     models: null, // name -> entry of api/v1/models, once listed
     listed: false, // the listing answered (or failed): the Sketch tool's note may show
     sessions: new Map(), // in the browser: model name -> Promise of { session, provider }
+    wasmOnly: false, // in the browser: WebGPU failed once, WebAssembly from then on
   };
 
   // -- status ---------------------------------------------------------------------------
@@ -568,7 +570,7 @@
         ort.env.wasm.wasmPaths = new URL('static/ort/', document.baseURI).href;
         const wanted = new URLSearchParams(location.search).get('ep');
         let provider = 'wasm';
-        if (wanted !== 'wasm' && navigator.gpu) {
+        if (wanted !== 'wasm' && !state.wasmOnly && navigator.gpu) {
           try {
             if (await navigator.gpu.requestAdapter()) provider = 'webgpu';
           } catch (err) {
@@ -600,12 +602,17 @@
     return out;
   }
 
-  /** The page fills the hole itself (inpaint.js around the model in ONNX Runtime Web). */
+  /** The page fills the hole itself (inpaint.js around the model in ONNX Runtime Web);
+   * where a WebGPU run fails, once more with WebAssembly. */
   async function fillInBrowser(withSketch) {
     const m = state.models && state.models.get(el.model.value);
     if (!m) throw new Error('no model is listed in models.json');
-    const { session, provider } = await modelSession(m);
     const img = currentImage();
+    const mp = (img.w * img.h) / 1e6;
+    if (mp > BROWSER_MAX_MEGAPIXELS) {
+      throw new Error(`this page fills images of up to ${BROWSER_MAX_MEGAPIXELS} megapixels in the browser; `
+        + `this one has ${mp.toFixed(1)} (the inpainting server, context-encoder serve, takes larger ones)`);
+    }
     const bitmap = await createImageBitmap(img.blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
     const c = document.createElement('canvas');
     c.width = img.w;
@@ -614,21 +621,37 @@
     ctx.drawImage(bitmap, 0, 0);
     bitmap.close();
     const rgba = ctx.getImageData(0, 0, img.w, img.h);
-    const run = async (feeds) => {
-      const tensors = {};
-      for (const [k, v] of Object.entries(feeds)) tensors[k] = new ort.Tensor('float32', v.data, v.dims);
-      const out = await session.run(tensors);
-      return out.output.getData ? await out.output.getData() : out.output.data;
-    };
     const hole = layerBits(maskCtx);
     const sketch = withSketch ? layerBits(sketchCtx) : null;
-    const filled = await CEInpaint.fill(m, rgba.data, img.w, img.h, hole, sketch, run);
+    let filled;
+    let provider;
+    for (;;) {
+      const made = await modelSession(m);
+      provider = made.provider;
+      const run = async (feeds) => {
+        const tensors = {};
+        for (const [k, v] of Object.entries(feeds)) tensors[k] = new ort.Tensor('float32', v.data, v.dims);
+        const out = await made.session.run(tensors);
+        return out.output.getData ? await out.output.getData() : out.output.data;
+      };
+      try {
+        filled = await CEInpaint.fill(m, rgba.data, img.w, img.h, hole, sketch, run);
+        break;
+      } catch (err) {
+        if (provider !== 'webgpu') throw err;
+        state.wasmOnly = true; // WebGPU failed here: WebAssembly from now on
+        state.sessions.delete(m.name);
+      }
+    }
     ctx.putImageData(new ImageData(filled, img.w, img.h), 0, 0);
     const blob = await new Promise((resolve, reject) => {
       c.toBlob((b) => (b ? resolve(b) : reject(new Error('could not encode the result'))), 'image/png');
     });
+    let alpha = false;
+    for (let i = 3; i < rgba.data.length && !alpha; i += 4) alpha = rgba.data[i] !== 255;
     const where = provider === 'webgpu' ? 'WebGPU' : 'WebAssembly';
-    return { blob, how: ` with ${m.name} in the browser (${where})` };
+    const note = alpha ? ' (this image has transparency: the browser\'s canvas may have changed the colour of its semi-transparent pixels; the server keeps them)' : '';
+    return { blob, how: ` with ${m.name} in the browser (${where})${note}` };
   }
 
   async function loadModels() {
@@ -650,8 +673,13 @@
     } catch (err) {
       el.model.hidden = true;
       el.sketchNote.textContent = 'no model list: no sketch';
-      const fallback = IN_BROWSER ? 'nothing can be filled' : "the server's default is used";
-      setStatus(`Could not list the models (${err.message}); ${fallback}.`, 'error');
+      if (IN_BROWSER && location.protocol === 'file:') {
+        setStatus('This page must be served over HTTP, not opened as a file: run '
+          + '"python3 -m http.server -d FOLDER 8000" and open http://127.0.0.1:8000/.', 'error');
+      } else {
+        const fallback = IN_BROWSER ? 'nothing can be filled' : "the server's default is used";
+        setStatus(`Could not list the models (${err.message}); ${fallback}.`, 'error');
+      }
     }
     state.listed = true;
     updateUI();
