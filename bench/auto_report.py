@@ -88,6 +88,8 @@ def table(results: dict) -> str:
     """The markdown table of docs/auto.md: per setting, PSNR / detail / SWD of each rule,
     PSNR / detail of the best classical method, the gap of ``auto`` to it, and the model."""
     rules = list(RULES)
+    order = [f"{name} {mask}" for name, _, _, mask, _ in settings(Path("."), 0)]
+    results = {k: results[k] for k in sorted(results, key=order.index)}
     lines = ["| setting | images | " + " | ".join(rules) + " | best classical "
              "| auto - best classical | model |", "|---" * (len(rules) + 5) + "|"]
     for key, r in results.items():
@@ -115,7 +117,8 @@ def table(results: dict) -> str:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--debsets", type=Path, default=Path("runs/debsets"))
-    p.add_argument("--count", type=int, default=30)
+    p.add_argument("--count", type=int, default=64,
+                   help="images per setting: every crop a set has, up to this (default 64)")
     p.add_argument("--json", type=Path, required=True)
     p.add_argument("--table", action="store_true", help="print the table of --json and stop")
     a = p.parse_args()
