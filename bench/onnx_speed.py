@@ -26,7 +26,8 @@ from context_encoder.onnx_model import export_onnx, input_names
 from context_encoder.runtime import describe_machine
 
 
-def _median_ms(fn, iters: int) -> float:
+def median_ms(fn, iters: int) -> float:
+    """Median milliseconds of ``iters`` calls of ``fn`` after two warm-up calls."""
     for _ in range(2):
         fn()
     times = []
@@ -71,11 +72,11 @@ def main() -> None:
                 if inp.amp_dtype is not None:
                     args = [t.to(inp.amp_dtype) for t in args]
                 with torch.inference_mode():
-                    row[f"generator batch {batch} ms"] = _median_ms(
+                    row[f"generator batch {batch} ms"] = median_ms(
                         lambda g=gen, x=args: g(*x), a.iters)
-            row["inpainter 64 facades ms"] = _median_ms(
+            row["inpainter 64 facades ms"] = median_ms(
                 lambda f=inp: f(facades, masks), a.iters)
-            row["inpainter 512 px, one hole ms"] = _median_ms(lambda f=inp: f(big, hole), a.iters)
+            row["inpainter 512 px, one hole ms"] = median_ms(lambda f=inp: f(big, hole), a.iters)
             rows[name] = row
             print(name, row, flush=True)
     if a.json:

@@ -21,7 +21,6 @@ import re
 import statistics
 import tempfile
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -69,6 +68,7 @@ def main() -> None:
     from context_encoder.inference import Inpainter
     from context_encoder.runtime import describe_machine
     from context_encoder.server.static_site import export_site
+    from onnx_speed import median_ms  # bench/ is on the path when this script runs
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="facades-freeform-128")
@@ -126,14 +126,7 @@ def main() -> None:
                 "browser vs server, mean abs diff in the hole (8-bit levels)": round(mad, 3),
                 "browser provider": status.split("(")[-1].split(")")[0]}
         for name, inp in python.items():
-            for _ in range(2):
-                inp(img, page_hole)
-            times = []
-            for _ in range(a.iters):
-                t0 = time.perf_counter()
-                inp(img, page_hole)
-                times.append(time.perf_counter() - t0)
-            rows[f"python {name} ms"] = round(1000 * statistics.median(times), 2)
+            rows[f"python {name} ms"] = median_ms(lambda f=inp: f(img, page_hole), a.iters)
     print(json.dumps(rows, indent=1))
     if a.json:
         a.json.write_text(json.dumps({
