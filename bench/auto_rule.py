@@ -196,7 +196,7 @@ def spend_rule(allowed: Sequence[str], bonus_db: float, ridge: float, budget_db:
         bonus = bonus_db * math.log2(1.0 / g["size"])
         return spend_on_detail(gram, dgram, g["probe_dtruth"], list(allowed), w,
                                favour={allowed[-1]: bonus}, budget_db=budget_db,
-                               floor_db=floor_db)
+                               floor_db=floor_db, steps=ProbeSettings().detail_steps)
     return rule
 
 

@@ -352,14 +352,15 @@ def test_spend_on_detail_adds_the_detail_the_budget_and_floor_allow():
     assert option_detail(dgram, t, ext, half) == pytest.approx(1.0, abs=1e-3)
 
     def spend(**kw):
-        return spend_on_detail(gram, dgram, t, names, blend, **kw)
+        return spend_on_detail(gram, dgram, t, names, blend, steps=(0.25, 0.5, 0.75, 1.0), **kw)
 
     assert spend(budget_db=0.5, floor_db=0.2) == half  # more detail than the truth: no gain
     assert spend(budget_db=0.1, floor_db=0.2) == {**blend, "textured detail": 0.25}
     assert spend(budget_db=0.5, floor_db=2.98) == blend  # the floor: above one fill alone
     assert spend(budget_db=0.0, floor_db=-5.0) == blend
     flat_only = np.diag([1e-2, 1e-2, 0.0, 0.0])  # detail that changes nothing is not taken
-    assert spend_on_detail(flat_only, dgram * 0, t, names, blend) == blend
+    assert spend_on_detail(flat_only, dgram * 0, t, names, blend, budget_db=0.5, floor_db=0.0,
+                           steps=(0.5,)) == blend
 
 
 def test_detail_products_give_a_blends_gradient_energy():

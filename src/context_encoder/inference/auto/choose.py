@@ -185,14 +185,14 @@ def detail_options(blend: Mapping[str, float], names: Sequence[str],
 
 def spend_on_detail(gram: np.ndarray, dgram: np.ndarray, truth_energy: float,
                     names: Sequence[str], blend: Mapping[str, float], *,
-                    favour: Mapping[str, float] | None = None, budget_db: float = 0.5,
-                    floor_db: float = 0.0, steps: Sequence[float] = (0.25, 0.5, 0.75, 1.0)
-                    ) -> dict[str, float]:
+                    budget_db: float, floor_db: float, steps: Sequence[float],
+                    favour: Mapping[str, float] | None = None) -> dict[str, float]:
     """The blend with the detail of one candidate added (its fill's :func:`high_pass`, at
     one of ``steps``), the most detailed of :func:`detail_options` (up to the truth's
     detail: more is noise) whose probe PSNR loses at most ``budget_db`` against the blend's
     and stays ``floor_db`` above the best single candidate's; the blend where none does. Of
-    options equally detailed (to 0.01) the closer wins.
+    options equally detailed (to 0.01) the closer wins. The defaults auto uses are those of
+    :class:`ProbeSettings` (``detail_budget_db``, ``detail_floor_db``, ``detail_steps``).
 
     ``gram`` and ``dgram``: the probes' error and detail products over the candidates
     ``names`` and then their detail (:func:`_score`). High frequencies cost the blend
