@@ -60,17 +60,27 @@ def test_builds_the_crop_folders_from_the_packages(tmp_path):
         f"/usr/share/backgrounds/{PHOTOS[0]}": photo,
         "/usr/share/backgrounds/drawn.png": photo})  # not a listed photograph
     _deb(tmp_path, "lomiri-wallpapers-20.04", {})
-    with pytest.raises(OSError, match="apt-get download extremetuxracer-data"):
+    _deb(tmp_path, "opencv-doc", {
+        "/usr/share/doc/opencv-doc/examples/data/graf1.png": photo[:200, :200],  # 128 only
+        "/usr/share/doc/opencv-doc/examples/data/graf3.png": photo})  # the pair's other view
+    with pytest.raises(OSError, match="apt-get download extremetuxracer-data "
+                                      "colobot-common-textures'"):
         build_debian_sets(tmp_path / "debs", tmp_path / "out")
+    assert not (tmp_path / "out").exists()  # refused before writing anything
     _deb(tmp_path, "extremetuxracer-data", {
         "/usr/share/games/etr/terrains/rock.png": photo[:256, :256]})
+    _deb(tmp_path, "colobot-common-textures", {})
     counts = build_debian_sets(tmp_path / "debs", tmp_path / "out")
     stem = PHOTOS[0].rsplit(".", 1)[0]
-    assert counts == {f"photos-{split_of(PHOTOS[0])}-128": 6,
-                      f"photos-{split_of(PHOTOS[0])}-256": 6,
-                      f"textures-{split_of('rock.png')}-128": 6,
-                      f"textures-{split_of('rock.png')}-256": 1}
+    expected = {f"photos-{split_of(PHOTOS[0])}-128": 6, f"photos-{split_of(PHOTOS[0])}-256": 6,
+                f"textures-{split_of('rock.png')}-128": 6,
+                f"textures-{split_of('rock.png')}-256": 1}
+    graf = f"photos-{split_of('graf1.png')}-128"  # 200 px: 128 px crops only
+    expected[graf] = expected.get(graf, 0) + 6
+    assert counts == dict(sorted(expected.items()))
     written = sorted(p.name for p in (tmp_path / "out").rglob("*.png"))
     assert f"{stem}-0.png" in written and not any(n.startswith("drawn") for n in written)
-    assert {s.package for s in PACKAGES} == {"lomiri-wallpapers-16.04",
-                                             "lomiri-wallpapers-20.04", "extremetuxracer-data"}
+    assert not any(n.startswith("graf3") for n in written)
+    assert {s.package for s in PACKAGES} == {
+        "lomiri-wallpapers-16.04", "lomiri-wallpapers-20.04", "opencv-doc",
+        "extremetuxracer-data", "colobot-common-textures"}

@@ -15,6 +15,8 @@ __all__ = ["add_parser"]
 
 
 def add_parser(sub: Any) -> None:
+    from ..data.debian import PACKAGE_NAMES
+
     d = sub.add_parser("data", help="write dataset images")
     dsub = d.add_subparsers(dest="dataset", required=True, metavar="DATASET")
     f = dsub.add_parser("facades", help="the procedural facades")
@@ -25,8 +27,8 @@ def add_parser(sub: Any) -> None:
     f.add_argument("--out", required=True)
     f.set_defaults(func=run)
     d = dsub.add_parser("debian", help="crops of photographs and photographic textures from "
-                        "Debian packages (fetch them first: apt-get download "
-                        "lomiri-wallpapers-16.04 lomiri-wallpapers-20.04 extremetuxracer-data)")
+                        f"Debian packages (fetch them first: apt-get download "
+                        f"{' '.join(PACKAGE_NAMES)})")
     d.add_argument("--debs", required=True, help="the folder holding the .deb files")
     d.add_argument("--out", required=True, help="a new folder for the crop folders")
     d.set_defaults(func=run_debian)

@@ -8,8 +8,15 @@ The packages (fetch them once with ``apt-get download``, no root needed; see
 * ``lomiri-wallpapers-16.04``, ``lomiri-wallpapers-20.04``: the Ubuntu community's
   photographs (landscapes, plants, animals, objects; 2-26 megapixels), the files of
   :data:`PHOTOS` only (the packages' drawn and rendered wallpapers are left out);
+* ``opencv-doc``: the photographs among OpenCV's example images (:data:`OPENCV_PHOTOS`:
+  street scenes, buildings, fruit, animals, plants, objects, an aerial view; 0.1-1.4
+  megapixels; one of each stereo or before/after pair, so no scene is in both splits; the
+  drawn, rendered, grey and calibration images are left out);
 * ``extremetuxracer-data``: the game's terrain textures, 256 px photographs of rock, ice,
-  snow, grass, gravel, paving (``terrains/*.png``).
+  snow, grass, gravel, paving (``terrains/*.png``);
+* ``colobot-common-textures``: the game's photographic textures (:data:`COLOBOT_TEXTURES`:
+  clouds, weathered plaster, rock, water; 256-1024 px; its atlases of tiles and drawn
+  effects are left out).
 
 Each file goes to the ``tune`` or the ``report`` split by a hash of its name (CRC-32, even
 or odd: :func:`split_of`), never by crop, so a choice made on ``tune`` is judged on photos
@@ -42,8 +49,9 @@ import cv2
 import numpy as np
 from PIL import Image
 
-__all__ = ["CROPS_PER_FILE", "CROP_SIZES", "PACKAGES", "PHOTOS", "SPLITS", "DebianSource",
-           "build_debian_sets", "crops_of", "split_of"]
+__all__ = ["COLOBOT_TEXTURES", "CROPS_PER_FILE", "CROP_SIZES", "OPENCV_PHOTOS", "PACKAGES",
+           "PACKAGE_NAMES", "PHOTOS", "SPLITS", "DebianSource", "build_debian_sets", "crops_of",
+           "split_of"]
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +65,23 @@ PHOTOS: tuple[str, ...] = (
     "picosdeeuropa_by_Aitzol_Berasategi.jpg", "seeding_by_Clements_Engelhardt.jpg",
     "sunset_by_Aitzol_Berasategi.jpg", "Infinite-Sea_by_Aury88.jpg",
     "Kleiber_by_Lukas_Baubkus.jpg",
+)
+
+#: The colour photographs among OpenCV's example images (by looking at each), one of each
+#: pair of views of a scene (aloeL not aloeR, leuvenA not leuvenB, graf1 not graf3, ...).
+OPENCV_PHOTOS: tuple[str, ...] = (
+    "000.jpg", "aero1.jpg", "aloeL.jpg", "apple.jpg", "baboon.jpg", "board.jpg",
+    "building.jpg", "butterfly.jpg", "chicky_512.png", "ela_original.jpg", "fruits.jpg",
+    "graf1.png", "home.jpg", "left.jpg", "leuvenA.jpg", "messi5.jpg", "orange.jpg",
+    "plant.jpg", "rubberwhale1.png", "scenetext01.jpg", "scenetext02.jpg", "scenetext03.jpg",
+    "scenetext04.jpg", "scenetext05.jpg", "scenetext06.jpg", "squirrel_cls.jpg", "stuff.jpg",
+)
+
+#: The photographic textures of colobot (by looking at each; not its tile atlases).
+COLOBOT_TEXTURES: tuple[str, ...] = (
+    "cloud02.png", "cloud03.png", "cloud04.png", "cloud09.png", "dirty01.png", "dirty02.png",
+    "dirty03.png", "dirty06.png", "dirty08.png", "dirty09.png", "mix01.png", "moon103.png",
+    "terra002.png", "water12.png", "water16.png",
 )
 
 
@@ -73,8 +98,14 @@ class DebianSource:
 PACKAGES: tuple[DebianSource, ...] = (
     DebianSource("lomiri-wallpapers-16.04", "photos", "*/usr/share/backgrounds/*", PHOTOS),
     DebianSource("lomiri-wallpapers-20.04", "photos", "*/usr/share/backgrounds/*", PHOTOS),
+    DebianSource("opencv-doc", "photos", "*/usr/share/doc/opencv-doc/examples/*",
+                 OPENCV_PHOTOS),
     DebianSource("extremetuxracer-data", "textures", "*/usr/share/games/etr/terrains/*.png"),
+    DebianSource("colobot-common-textures", "textures",
+                 "*/usr/share/games/colobot/textures/*", COLOBOT_TEXTURES),
 )
+#: ``apt-get download`` these (in a folder of their own) before ``data debian``.
+PACKAGE_NAMES: tuple[str, ...] = tuple(dict.fromkeys(s.package for s in PACKAGES))
 SPLITS: tuple[str, ...] = ("tune", "report")
 CROP_SIZES: tuple[int, ...] = (128, 256, 512)
 CROPS_PER_FILE = 6
@@ -140,16 +171,18 @@ def crops_of(rgb: np.ndarray, name: str, size: int, count: int = CROPS_PER_FILE
 
 def build_debian_sets(debs: str | Path, out: str | Path) -> dict[str, int]:
     """Write the crop folders (see the module docstring) from the ``.deb`` files in
-    ``debs`` into ``out``; returns the crops written per folder. A package of
-    :data:`PACKAGES` missing from ``debs`` is named in an ``OSError``."""
+    ``debs`` into ``out``; returns the crops written per folder. Packages of
+    :data:`PACKAGE_NAMES` missing from ``debs`` are named, all at once, in an ``OSError``
+    before anything is written."""
     debs, out = Path(debs), Path(out)
+    found = {name: sorted(debs.glob(f"{name}_*.deb")) for name in PACKAGE_NAMES}
+    missing = [name for name, paths in found.items() if not paths]
+    if missing:
+        raise OSError(f"no {', '.join(f'{m}_*.deb' for m in missing)} in {str(debs)!r}: "
+                      f"fetch them with 'apt-get download {' '.join(missing)}' there")
     counts: dict[str, int] = {}
     for source in PACKAGES:
-        found = sorted(debs.glob(f"{source.package}_*.deb"))
-        if not found:
-            raise OSError(f"no {source.package}_*.deb in {str(debs)!r}: fetch it with "
-                          f"'apt-get download {source.package}' there")
-        for name, data in _members(found[-1], source):
+        for name, data in _members(found[source.package][-1], source):
             try:
                 rgb = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
             except Exception as e:  # a file PIL cannot read: named, skipped
