@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from context_encoder.baselines import get_baseline
+from context_encoder.data import find_images
 from context_encoder.evaluation import default_model_for, load_eval_images, make_eval_masks
 from context_encoder.inference import AUTO_CLOSEST, AUTO_METHODS, AutoInpainter
 from context_encoder.metrics import hole_metrics, sliced_wasserstein
@@ -49,8 +50,17 @@ def settings(debsets: Path, count: int) -> list[tuple[str, str, int, str, int]]:
     return out
 
 
+def spread(items: list, count: int) -> list:
+    """``count`` of ``items`` evenly spaced in their order (all of them when fewer): a cap
+    that keeps every photograph of a folder in name order, not only the first ones."""
+    if len(items) <= count:
+        return items
+    return [items[i] for i in np.linspace(0, len(items) - 1, count).round().astype(int)]
+
+
 def run_setting(data: str, size: int, mask: str, count: int) -> dict:
-    images = load_eval_images(data, count, size)
+    images = (spread(load_eval_images(data, len(find_images(data)), size), count)
+              if Path(data).is_dir() else load_eval_images(data, count, size))
     masks = [m != 0 for m in make_eval_masks(mask, len(images), size, seed=0)]
     model = default_model_for(mask)
     fills: dict[str, list[np.ndarray]] = {}
@@ -117,8 +127,9 @@ def table(results: dict) -> str:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--debsets", type=Path, default=Path("runs/debsets"))
-    p.add_argument("--count", type=int, default=64,
-                   help="images per setting: every crop a set has, up to this (default 64)")
+    p.add_argument("--count", type=int, default=96,
+                   help="images per setting: every crop a set has, up to this, evenly spaced "
+                        "in name order (default 96)")
     p.add_argument("--json", type=Path, required=True)
     p.add_argument("--table", action="store_true", help="print the table of --json and stop")
     a = p.parse_args()

@@ -46,8 +46,9 @@ components filled together):
    fill (the fill minus its Gaussian blur, :func:`~.choose.high_pass`; usually PatchMatch's
    or a model's) are added to the blend, the most that the probes say costs at most
    ``detail_budget_db`` of the blend's PSNR while staying at least at the best single
-   candidate's (``detail_floor_db`` above it). ``auto-closest`` names the blend alone
-   (``detail_budget_db=0``).
+   candidate's (``detail_floor_db`` above it, and ``detail_floor_per_halving_db`` more per
+   halving of the probe size: probes smaller than the hole overstate the blend's lead).
+   ``auto-closest`` names the blend alone (``detail_budget_db=0``).
 
 The defaults (:class:`ProbeSettings`) were chosen on the "tune" split: 128 px crops of the
 "tune" photos of :mod:`context_encoder.data.photos` and validation facades 1000-1059 (never

@@ -27,10 +27,12 @@ class ProbeSettings:
     units: int = 16  # groups of holes probed one by one at most; beyond, by size class (.units)
     # detail added to the blend (choose.spend_on_detail): at most this much of its probe PSNR
     # spent (0: the closest blend only), keeping at least the best single candidate's plus
-    # detail_floor_db; the detail is a candidate's fill minus its Gaussian blur of
-    # detail_sigma px, added at one of detail_steps
-    detail_budget_db: float = 0.5
-    detail_floor_db: float = 0.0
+    # detail_floor_db, plus detail_floor_per_halving_db per halving of the probe size (probes
+    # smaller than the hole overstate the blend's lead); the detail is a candidate's fill
+    # minus its Gaussian blur of detail_sigma px, added at one of detail_steps
+    detail_budget_db: float = 0.75
+    detail_floor_db: float = -0.2
+    detail_floor_per_halving_db: float = 0.6
     detail_sigma: float = 1.0
     detail_steps: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0)
 
@@ -41,10 +43,12 @@ class ProbeSettings:
         if self.margin < 0 or self.reach <= 0 or self.switch_db < 0 or self.tile < 0:
             raise ValueError("ProbeSettings: margin, switch_db and tile must be >= 0, reach > 0; "
                              f"got {self.margin}, {self.switch_db}, {self.tile}, {self.reach}")
-        if min(self.ridge, self.model_bonus_db, self.detail_budget_db) < 0:
-            raise ValueError("ProbeSettings: ridge, model_bonus_db and detail_budget_db must be "
-                             f">= 0, got {self.ridge}, {self.model_bonus_db}, "
-                             f"{self.detail_budget_db}")
+        if min(self.ridge, self.model_bonus_db, self.detail_budget_db,
+               self.detail_floor_per_halving_db) < 0:
+            raise ValueError("ProbeSettings: ridge, model_bonus_db, detail_budget_db and "
+                             "detail_floor_per_halving_db must be >= 0, got "
+                             f"{self.ridge}, {self.model_bonus_db}, {self.detail_budget_db}, "
+                             f"{self.detail_floor_per_halving_db}")
         if self.detail_sigma <= 0 or any(not 0 < a <= 2 for a in self.detail_steps):
             raise ValueError("ProbeSettings: detail_sigma must be > 0 and detail_steps in "
                              f"(0, 2], got {self.detail_sigma}, {self.detail_steps}")
