@@ -28,9 +28,10 @@ import numpy as np
 from PIL import Image
 
 CHROMIUM = "/usr/bin/chromium"
+#: Headless Chromium that asks nothing of any other host (the browser tests use these too).
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-dev-shm-usage"]
+                 "--disable-quic", "--disable-dev-shm-usage"]
 
 
 @contextlib.contextmanager

@@ -22,17 +22,16 @@ from PIL import Image
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
 from conftest import load_bench  # noqa: E402
+
+_WEB = load_bench("web_speed")  # one list of Chromium's flags for the tests and the bench
+CHROMIUM, CHROMIUM_ARGS = _WEB.CHROMIUM, _WEB.CHROMIUM_ARGS
 
 W, H = 240, 160
 BRUSH = 10
 STROKE = [(40.0, 50.0), (120.0, 95.0), (200.0, 95.0)]  # image pixels
 HOLE = (80.0, 40.0, 170.0, 120.0)  # x0, y0, x1, y1 of the rectangle hole
 SKETCH = [(60.0, 65.0), (125.0, 90.0), (190.0, 70.0)]  # across the hole and beyond it
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-quic", "--disable-dev-shm-usage"]
 
 
 def _test_image() -> np.ndarray:
