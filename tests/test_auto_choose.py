@@ -363,6 +363,25 @@ def test_spend_on_detail_adds_the_detail_the_budget_and_floor_allow():
                            steps=(0.5,)) == blend
 
 
+def test_the_detail_floor_rises_as_the_probes_shrink():
+    """Probes smaller than the hole overstate the blend's lead, so the floor the detail must
+    keep rises by ``detail_floor_per_halving_db`` per halving of the probe size: the same
+    hole takes the texture's detail with a flat floor and none with a steep one."""
+    img = _half_and_half()
+    hole = _square(img.shape[:2], 24, 110, 48)  # too large for probes of its own size
+
+    def choose(per_halving: float):
+        return choose_filler(img, hole, CANDIDATES, np.random.default_rng(0), probes=ProbeSettings(
+            detail_budget_db=5.0, detail_floor_db=-10.0, detail_floor_per_halving_db=per_halving))
+
+    flat, steep = choose(0.0), choose(100.0)
+    assert flat.size == steep.size < 1.0
+    assert "copy detail" in flat.weights and not any(k.endswith(" detail") for k in steep.weights)
+    assert {k: v for k, v in flat.weights.items() if k != "copy detail"} == steep.weights
+    with pytest.raises(ValueError, match="detail_floor_per_halving_db"):
+        ProbeSettings(detail_floor_per_halving_db=-1.0)
+
+
 def test_detail_products_give_a_blends_gradient_energy():
     from context_encoder.inference.auto.choose import detail_products
     from context_encoder.metrics import neighbour_differences
