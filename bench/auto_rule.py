@@ -2,6 +2,7 @@
 
     python bench/auto_rule.py collect --data facades-tune --mask center --out runs/rule/a.jsonl
     python bench/auto_rule.py fit runs/rule/*.jsonl
+    python bench/auto_rule.py spend runs/rule/*.jsonl
 
 ``collect`` groups each image's holes as ``auto`` does, probes every candidate on each
 group (:func:`context_encoder.inference.auto.choose_filler`), fills the real holes with every
@@ -11,13 +12,16 @@ pixels, and the error products of the candidates (over the probes and over the r
 from which any mix of them scores. ``fit`` replays rules on those lines: each single
 candidate, the earlier winner rule (Telea unless another wins the probes by 1 dB), and the
 blend of :func:`context_encoder.inference.auto.blend_weights` over a grid of its two settings,
-ranked by the worst gap to the best single candidate of each file.
+ranked by the worst gap to the best single candidate of each file. ``spend`` replays the
+blend with detail added (:func:`context_encoder.inference.auto.choose.spend_on_detail`) over
+a grid of its settings, with each set's gap to its best classical method both as a mean and
+at a low quantile of a bootstrap over the photographs the crops come from.
 
 Sets: ``facades-tune`` (validation facades 1000 onwards; ``evaluate`` reports 0-499),
 ``facades``, ``photos-tune``, ``photos``, ``textures`` (the ``evaluate`` sets). Tune-set
 masks are drawn with seed 1, report-set masks with seed 0 as ``evaluate`` draws them
-(``--mask-seed`` another, for images added to a set collected earlier: their lines are
-appended to its file).
+(``--mask-seed`` another, for images added to a set collected earlier: written to
+``new-NAME.jsonl`` beside its ``NAME.jsonl``, ``spend`` pools the two).
 """
 
 from __future__ import annotations
