@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -58,7 +59,9 @@ def spread(items: list, count: int) -> list:
     return [items[i] for i in np.linspace(0, len(items) - 1, count).round().astype(int)]
 
 
-def run_setting(data: str, size: int, mask: str, count: int) -> dict:
+def run_setting(data: str, size: int, mask: str, count: int, only: Sequence[str] = ()) -> dict:
+    """Every rule, classical method and the model on one setting; ``only``: just these
+    rules (nothing else is run)."""
     images = (spread(load_eval_images(data, len(find_images(data)), size), count)
               if Path(data).is_dir() else load_eval_images(data, count, size))
     masks = [m != 0 for m in make_eval_masks(mask, len(images), size, seed=0)]
@@ -69,6 +72,8 @@ def run_setting(data: str, size: int, mask: str, count: int) -> dict:
 
     loaded = Inpainter.from_pretrained(model, device="cpu")
     for name, probes in RULES.items():
+        if only and name not in only:
+            continue
         methods = None
         if name == "auto (before)" and size * size > BEFORE_PATCHMATCH_MAX_PIXELS:
             methods = [c for c in CLASSICAL if c != "patchmatch"]
@@ -76,14 +81,15 @@ def run_setting(data: str, size: int, mask: str, count: int) -> dict:
         t0 = time.perf_counter()
         fills[name] = [inp(im, m) for im, m in zip(images, masks, strict=True)]
         seconds[name] = time.perf_counter() - t0
-    for name in CLASSICAL:
+    for name in () if only else CLASSICAL:
         fn = get_baseline(name)
         t0 = time.perf_counter()
         fills[name] = [fn(im, m) for im, m in zip(images, masks, strict=True)]
         seconds[name] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    fills[model] = loaded(images, masks)
-    seconds[model] = time.perf_counter() - t0
+    if not only:
+        t0 = time.perf_counter()
+        fills[model] = loaded(images, masks)
+        seconds[model] = time.perf_counter() - t0
     out = {}
     for name, outs in fills.items():
         per = [hole_metrics(o, t, m) for o, t, m in zip(outs, images, masks, strict=True)]
@@ -132,6 +138,10 @@ def main() -> None:
                         "in name order (default 96)")
     p.add_argument("--json", type=Path, required=True)
     p.add_argument("--table", action="store_true", help="print the table of --json and stop")
+    p.add_argument("--redo-auto", type=Path, metavar="EARLIER_JSON",
+                   help="take every figure of an earlier run on the same sets but run `auto` "
+                        "again (after a change of its detail settings only: the others do not "
+                        "move)")
     a = p.parse_args()
     if a.table:
         print(table(json.loads(a.json.read_text())["results"]))
@@ -144,7 +154,14 @@ def main() -> None:
         if key in done["results"]:
             continue
         t0 = time.perf_counter()
-        done["results"][key] = run_setting(data, size, mask, count)
+        if a.redo_auto:
+            earlier = json.loads(a.redo_auto.read_text())["results"][key]
+            again = run_setting(data, size, mask, count, only=["auto"])
+            assert again["images"] == earlier["images"], "not the same sets"
+            done["results"][key] = {**earlier, "methods": {**earlier["methods"],
+                                                           **again["methods"]}}
+        else:
+            done["results"][key] = run_setting(data, size, mask, count)
         a.json.write_text(json.dumps(done, indent=1) + "\n")
         m = done["results"][key]["methods"]
         best = max(CLASSICAL, key=lambda k: m[k]["psnr"])

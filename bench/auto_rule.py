@@ -18,8 +18,9 @@ a grid of its settings, with each set's gap to its best classical method both as
 at a low quantile of a bootstrap over the photographs the crops come from.
 
 Sets: ``facades-tune`` (validation facades 1000 onwards; ``evaluate`` reports 0-499),
-``facades``, ``photos-tune``, ``photos``, ``textures`` (the ``evaluate`` sets). Tune-set
-masks are drawn with seed 1, report-set masks with seed 0 as ``evaluate`` draws them
+``facades``, ``photos-tune``, ``photos``, ``textures`` (the ``evaluate`` sets), or a folder
+(``data debian``'s). Masks are drawn with seed 1 for ``facades-tune`` and ``photos-tune``,
+with seed 0 (as ``evaluate`` draws them) for any other set, folders included
 (``--mask-seed`` another, for images added to a set collected earlier: written to
 ``new-NAME.jsonl`` beside its ``NAME.jsonl``, ``spend`` pools the two).
 """
@@ -154,19 +155,36 @@ def score_rule(lines: list[dict], rule: Rule) -> float:
     return float(image_scores(lines, rule)[0].mean())
 
 
+#: scikit-image's photo sets of ``evaluate``: (split, textures) of their crops.
+_PHOTO_SETS = {"photos": ("report", False), "photos-tune": ("tune", None),
+               "textures": ("report", True)}
+
+
 def _sources(lines: list[dict]) -> list[str]:
     """Per line, the photograph its image was cut from: crops of one file (``NAME-k.png``
-    in a folder of ``data debian``) share it; any other image is its own."""
-    listings: dict[str, list[str]] = {}
+    in a folder of ``data debian``) or of one of scikit-image's photos share it; any other
+    image (a facade) is its own. A folder that is gone is an error (the grouping would
+    silently change)."""
+    from context_encoder.data.photos import photo_crops
+
+    listings: dict[tuple[str, int], list[str]] = {}
     out = []
     for line in lines:
-        folder = Path(line["data"])
-        if folder.is_dir():
-            if line["data"] not in listings:
-                listings[line["data"]] = [p.stem.rsplit("-", 1)[0] for p in find_images(folder)]
-            out.append(listings[line["data"]][line["index"]])
-        else:
-            out.append(f"{line['data']}:{line['index']}")
+        data, key = line["data"], (line["data"], line["size"])
+        if key not in listings:
+            if data in _PHOTO_SETS:
+                split, textures = _PHOTO_SETS[data]
+                listings[key] = [c.photo for c in photo_crops(split, line["size"],
+                                                             textures=textures)]
+            elif data.startswith("facades"):
+                listings[key] = []
+            elif Path(data).is_dir():
+                listings[key] = [p.stem.rsplit("-", 1)[0] for p in find_images(data)]
+            else:
+                raise FileNotFoundError(f"{data}: the crops of these lines are gone; build "
+                                        "them again (context-encoder data debian)")
+        names = listings[key]
+        out.append(names[line["index"]] if names else f"{data}:{line['index']}")
     return out
 
 

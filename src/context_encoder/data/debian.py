@@ -1,6 +1,6 @@
 """Wider sets of real photographs and photographic textures, built offline from Debian
 packages (``context-encoder data debian``): evaluation and tuning beyond scikit-image's
-dozen photos, with nothing downloaded at run time.
+18 photos, with nothing downloaded at run time.
 
 The packages (fetch them once with ``apt-get download``, no root needed; see
 :data:`PACKAGES`) and what is taken from each:
@@ -20,8 +20,8 @@ The packages (fetch them once with ``apt-get download``, no root needed; see
 
 Each file goes to the ``tune`` or the ``report`` split by a hash of its name (CRC-32, even
 or odd: :func:`split_of`), never by crop, so a choice made on ``tune`` is judged on photos
-it never saw. From each file, crops of 128, 256 and 512 px (those that fit: the textures
-give 128 and 256): the photo shrunk so that its shorter side is at most 4 crops wide, then
+it never saw. From each file, crops of 128, 256 and 512 px (those that fit: most textures
+give 128 and 256 only): the photo shrunk so that its shorter side is at most 4 crops wide, then
 :data:`CROPS_PER_FILE` crops drawn at random places (seeded by the file name and size) and
 kept half from the flattest, half from the most detailed of twice as many candidates, so
 both kinds are there. Written as ``OUT/<set>-<split>-<size>/<file>-<k>.png``, e.g.

@@ -30,9 +30,9 @@ class ProbeSettings:
     # detail_floor_db, plus detail_floor_per_halving_db per halving of the probe size (probes
     # smaller than the hole overstate the blend's lead); the detail is a candidate's fill
     # minus its Gaussian blur of detail_sigma px, added at one of detail_steps
-    detail_budget_db: float = 0.75
+    detail_budget_db: float = 1.0
     detail_floor_db: float = -0.2
-    detail_floor_per_halving_db: float = 0.6
+    detail_floor_per_halving_db: float = 0.4
     detail_sigma: float = 1.0
     detail_steps: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0)
 
