@@ -155,8 +155,9 @@ def score_rule(lines: list[dict], rule: Rule) -> float:
     return float(image_scores(lines, rule)[0].mean())
 
 
-#: scikit-image's photo sets of ``evaluate``: (split, textures) of their crops.
-_PHOTO_SETS = {"photos": ("report", False), "photos-tune": ("tune", None),
+#: scikit-image's photo sets of ``evaluate`` (its ``EVAL_SETS``): (split, textures) of the
+#: crops they are made of.
+_PHOTO_SETS = {"photos": ("report", None), "photos-tune": ("tune", None),
                "textures": ("report", True)}
 
 
@@ -193,10 +194,9 @@ def bootstrap_low(gaps: np.ndarray, sources: Sequence[str], quantile: float = 0.
     """The ``quantile`` of the mean of ``gaps`` over sets of photographs drawn with
     replacement (each with all its crops): how low the mean gap may come out on other
     photographs like these."""
-    keys = sorted(set(sources))
-    index = np.array([keys.index(k) for k in sources])
-    sums = np.bincount(index, weights=gaps, minlength=len(keys))
-    counts = np.bincount(index, minlength=len(keys)).astype(float)
+    keys, index = np.unique(np.asarray(sources), return_inverse=True)
+    sums = np.bincount(index, weights=gaps)
+    counts = np.bincount(index).astype(float)
     rng = np.random.default_rng(0)
     picks = rng.integers(0, len(keys), (draws, len(keys)))
     means = sums[picks].sum(axis=1) / counts[picks].sum(axis=1)
@@ -245,6 +245,8 @@ def spend_rule(allowed: Sequence[str], bonus_db: float, ridge: float, budget_db:
     spent on detail, at most ``budget_db``, keeping ``floor_db`` over the best alone plus
     ``floor_per_halving_db`` per halving of the probe size."""
     blend = blend_rule(allowed, bonus_db, ridge)
+    settings = ProbeSettings(detail_floor_db=floor_db,
+                             detail_floor_per_halving_db=floor_per_halving_db)
 
     def rule(g: dict) -> dict[str, float]:
         w = blend(g)
@@ -258,9 +260,8 @@ def spend_rule(allowed: Sequence[str], bonus_db: float, ridge: float, budget_db:
         bonus = bonus_db * math.log2(1.0 / g["size"])
         return spend_on_detail(gram, dgram, g["probe_dtruth"], list(allowed), w,
                                favour={allowed[-1]: bonus}, budget_db=budget_db,
-                               floor_db=floor_db
-                               + floor_per_halving_db * math.log2(1.0 / g["size"]),
-                               steps=ProbeSettings().detail_steps)
+                               floor_db=settings.detail_floor_at(g["size"]),
+                               steps=settings.detail_steps)
     return rule
 
 
@@ -358,8 +359,8 @@ def main() -> None:
     c.add_argument("--count", type=int, default=40)
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--mask-seed", type=int, default=None,
-                   help="the masks' seed (default: 1 for tune sets, 0 otherwise); another one "
-                        "for more images of a set collected earlier")
+                   help="the masks' seed (default: 1 for facades-tune and photos-tune, 0 "
+                        "otherwise); another one for more images of a set collected earlier")
     c.add_argument("--tile", type=int, default=ProbeSettings().tile, help="least tile side")
     c.add_argument("--probes", type=int, default=ProbeSettings().count, help="probes per hole")
     c.add_argument("--out", required=True)

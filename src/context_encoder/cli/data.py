@@ -27,7 +27,7 @@ def add_parser(sub: Any) -> None:
     f.add_argument("--out", required=True)
     f.set_defaults(func=run)
     d = dsub.add_parser("debian", help="crops of photographs and photographic textures from "
-                        f"Debian packages (fetch them first: apt-get download "
+                        "Debian packages (fetch them first: apt-get download "
                         f"{' '.join(PACKAGE_NAMES)})")
     d.add_argument("--debs", required=True, help="the folder holding the .deb files")
     d.add_argument("--out", required=True, help="a new folder for the crop folders")

@@ -192,8 +192,8 @@ def spend_on_detail(gram: np.ndarray, dgram: np.ndarray, truth_energy: float,
     detail: more is noise) whose probe PSNR loses at most ``budget_db`` against the blend's
     and stays ``floor_db`` above the best single candidate's; the blend where none does. Of
     options equally detailed (to 0.01) the closer wins. The defaults auto uses are those of
-    :class:`ProbeSettings` (``detail_budget_db``, ``detail_steps``; ``floor_db`` is
-    ``detail_floor_db`` plus ``detail_floor_per_halving_db`` per halving of the probe size).
+    :class:`ProbeSettings` (``detail_budget_db``, ``detail_steps``; ``floor_db`` from
+    :meth:`ProbeSettings.detail_floor_at`, which rises as the probes shrink).
 
     ``gram`` and ``dgram``: the probes' error and detail products over the candidates
     ``names`` and then their detail (:func:`_score`). High frequencies cost the blend
@@ -267,9 +267,7 @@ def choose_filler(rgb01: np.ndarray, hole: np.ndarray, candidates: Mapping[str, 
         if s.detail_budget_db > 0:
             weights = spend_on_detail(gram, dgram, denergy, names, weights, favour=favour,
                                       budget_db=s.detail_budget_db,
-                                      floor_db=s.detail_floor_db
-                                      + s.detail_floor_per_halving_db * math.log2(1.0 / size),
-                                      steps=s.detail_steps)
+                                      floor_db=s.detail_floor_at(size), steps=s.detail_steps)
     else:
         weights = {_winner(scores, default, s.switch_db): 1.0}
     method = label(weights)

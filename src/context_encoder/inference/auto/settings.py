@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 __all__ = ["Choice", "ProbeSettings"]
@@ -35,6 +36,11 @@ class ProbeSettings:
     detail_floor_per_halving_db: float = 0.4
     detail_sigma: float = 1.0
     detail_steps: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0)
+
+    def detail_floor_at(self, probe_size: float) -> float:
+        """The floor (dB over the best single candidate's probe PSNR) the detail must keep
+        for probes of ``probe_size`` (their side over the hole's, in (0, 1])."""
+        return self.detail_floor_db + self.detail_floor_per_halving_db * math.log2(1 / probe_size)
 
     def __post_init__(self) -> None:
         for name in ("count", "pixels", "side", "units"):
